@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, type-check, circular-import check, build, then every test
+# (unit, integration with real tmpfs mounts, end-to-end through the kubelet simulator, and
+# csi-sanity conformance) under node's test runner. `.ci/run` runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo '== lint'
+npx eslint .
+echo '== circular imports'
+npx madge --circular --extensions ts --ts-config tsconfig.json --no-spinner src test
+echo '== type-check and build'
+rm -rf dist
+npx tsc -p tsconfig.json
+echo '== csi-sanity'
+bash scripts/install-csi-sanity.sh
+echo '== tests'
+# Integration and e2e tests mount tmpfs and start subprocesses: run files two at a time.
+node --test --test-concurrency=2 --test-reporter=spec dist/test/unit dist/test/integration dist/test/e2e dist/test/conformance

@@ -1,0 +1,137 @@
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { parseDuration } from './duration.js';
+
+/** The driver's configuration: validated once at start, then frozen. */
+export interface DriverConfig {
+  readonly endpoint: string;
+  readonly driverName: string;
+  readonly nodeId: string;
+  /** Per-volume metadata lives here; must survive driver restarts (a hostPath in a cluster). */
+  readonly stateDir: string;
+  readonly logLevel: string;
+  /** `host:port` for /metrics, /healthz, /readyz; empty disables it. */
+  readonly metricsAddress: string;
+  readonly maxVolumeBytes: number;
+  readonly requireReadOnly: boolean;
+  readonly defaultProvider: string;
+  /** Only these providers are loaded (a node pays memory only for what it uses). */
+  readonly providers: readonly string[];
+  readonly fetchTimeoutMs: number;
+  readonly embedded: EmbeddedConfig;
+}
+
+export interface EmbeddedConfig {
+  readonly storeDir: string;
+  readonly jwksUrl: string;
+  readonly jwksFile: string;
+  readonly audience: string;
+  readonly issuer: string;
+  readonly refreshIntervalMs: number;
+  readonly certificateTtlMs: number;
+  readonly maxCertificateTtlMs: number;
+}
+
+export const DRIVER_NAME = 'csi.credmount.dev';
+const KNOWN_PROVIDERS = ['embedded'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Flag → description, for `credmount driver --help`; defaults are shown from the parser below. */
+export const DRIVER_FLAGS = {
+  endpoint: { type: 'string', default: process.env['CSI_ENDPOINT'] ?? 'unix:///csi/csi.sock', help: 'CSI socket (env CSI_ENDPOINT)' },
+  'driver-name': { type: 'string', default: DRIVER_NAME, help: 'name reported by GetPluginInfo; must match the CSIDriver object' },
+  'node-id': { type: 'string', default: process.env['NODE_NAME'] ?? hostname(), help: 'node id for NodeGetInfo (env NODE_NAME)' },
+  'state-dir': { type: 'string', default: '/var/lib/credmount', help: 'per-volume metadata (no secrets); must persist across restarts' },
+  'log-level': { type: 'string', default: 'info', help: LOG_LEVELS.join('|') },
+  'metrics-address': { type: 'string', default: '', help: 'serve /metrics, /healthz, /readyz here, e.g. :9810 (off when empty)' },
+  'max-volume-bytes': { type: 'string', default: String(1024 * 1024), help: 'most bytes of content per volume' },
+  'require-read-only': { type: 'string', default: 'true', help: 'refuse volumes the pod did not mark readOnly (true|false)' },
+  'default-provider': { type: 'string', default: 'embedded', help: 'provider for volumes that name none' },
+  providers: { type: 'string', default: 'embedded', help: `comma-separated providers to load (${KNOWN_PROVIDERS.join(', ')})` },
+  'fetch-timeout': { type: 'string', default: '90s', help: 'abandon a backend fetch after this long (kubelet allows 2m per call)' },
+  'embedded-store': { type: 'string', default: '/etc/credmount/store', help: 'embedded provider: store directory (secrets/ and policy.yaml)' },
+  'embedded-jwks-url': { type: 'string', default: '', help: "embedded provider: JWKS URL of the cluster's service-account issuer" },
+  'embedded-jwks-file': { type: 'string', default: '', help: 'embedded provider: JWKS file (instead of a URL)' },
+  'embedded-audience': { type: 'string', default: 'credmount', help: 'embedded provider: token audience it accepts' },
+  'embedded-issuer': { type: 'string', default: '', help: 'embedded provider: required token issuer (any when empty)' },
+  'embedded-refresh-interval': { type: 'string', default: '5m', help: 'embedded provider: how often secrets are re-read' },
+  'embedded-certificate-ttl': { type: 'string', default: '5m', help: 'embedded provider: default certificate lifetime' },
+  'embedded-max-certificate-ttl': { type: 'string', default: '24h', help: 'embedded provider: longest certificate lifetime' },
+} as const;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function parseDriverConfig(argv: readonly string[]): DriverConfig {
+  const options = Object.fromEntries(Object.entries(DRIVER_FLAGS).map(([name, flag]) => [name, { type: flag.type, default: flag.default }]));
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: options as NonNullable<Parameters<typeof parseArgs>[0]>['options'], strict: true, allowPositionals: false }) as {
+      values: Record<string, string | boolean | undefined>;
+    });
+  } catch (error) {
+    throw new ConfigError(error instanceof Error ? error.message : String(error));
+  }
+  const text = (name: keyof typeof DRIVER_FLAGS): string => String(values[name] ?? DRIVER_FLAGS[name].default);
+  const duration = (name: keyof typeof DRIVER_FLAGS): number => {
+    try {
+      const ms = parseDuration(text(name), `--${name}`);
+      if (ms <= 0) throw new Error(`--${name} must be positive`);
+      return ms;
+    } catch (error) {
+      throw new ConfigError(error instanceof Error ? error.message : String(error));
+    }
+  };
+
+  const logLevel = text('log-level');
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const maxVolumeBytes = Number(text('max-volume-bytes'));
+  if (!Number.isInteger(maxVolumeBytes) || maxVolumeBytes < 1024) throw new ConfigError('--max-volume-bytes must be an integer of at least 1024');
+  const requireReadOnly = text('require-read-only');
+  if (requireReadOnly !== 'true' && requireReadOnly !== 'false') throw new ConfigError('--require-read-only must be true or false');
+  const providers = text('providers')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  for (const provider of providers) {
+    if (!(KNOWN_PROVIDERS as readonly string[]).includes(provider)) throw new ConfigError(`--providers: unknown provider ${JSON.stringify(provider)} (known: ${KNOWN_PROVIDERS.join(', ')})`);
+  }
+  const defaultProvider = text('default-provider');
+  if (!providers.includes(defaultProvider)) throw new ConfigError(`--default-provider ${JSON.stringify(defaultProvider)} is not in --providers`);
+  const jwksUrl = text('embedded-jwks-url');
+  const jwksFile = text('embedded-jwks-file');
+  if (providers.includes('embedded') && (jwksUrl === '') === (jwksFile === '')) {
+    throw new ConfigError('the embedded provider needs exactly one of --embedded-jwks-url or --embedded-jwks-file');
+  }
+  if (text('endpoint').startsWith('unix:') === false) throw new ConfigError('--endpoint must be a unix:// socket');
+
+  return Object.freeze({
+    endpoint: text('endpoint'),
+    driverName: text('driver-name'),
+    nodeId: text('node-id'),
+    stateDir: text('state-dir'),
+    logLevel,
+    metricsAddress: text('metrics-address'),
+    maxVolumeBytes,
+    requireReadOnly: requireReadOnly === 'true',
+    defaultProvider,
+    providers: Object.freeze(providers),
+    fetchTimeoutMs: duration('fetch-timeout'),
+    embedded: Object.freeze({
+      storeDir: text('embedded-store'),
+      jwksUrl,
+      jwksFile,
+      audience: text('embedded-audience'),
+      issuer: text('embedded-issuer'),
+      refreshIntervalMs: duration('embedded-refresh-interval'),
+      certificateTtlMs: duration('embedded-certificate-ttl'),
+      maxCertificateTtlMs: duration('embedded-max-certificate-ttl'),
+    }),
+  });
+}
+
+export function driverUsage(): string {
+  const lines = Object.entries(DRIVER_FLAGS).map(([name, flag]) => `  --${name.padEnd(30)} ${flag.help} (default: ${JSON.stringify(flag.default)})`);
+  return ['usage: credmount driver [flags]', '', ...lines].join('\n');
+}

@@ -1,0 +1,114 @@
+import { CsiServer } from '../csi/csi-server.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { startHttpEndpoint } from '../observability/http-endpoint.js';
+import { DriverMetrics } from '../observability/metrics.js';
+import { ProviderRegistry } from '../providers/registry.js';
+import type { Provider } from '../providers/provider.js';
+import { AtomicDirectoryWriter } from '../storage/atomic-writer.js';
+import { FileMetadataStore } from '../storage/metadata-store.js';
+import { selectMounter } from '../storage/select-mounter.js';
+import type { Mounter } from '../storage/storage.js';
+import { VolumeManager } from '../volumes/volume-manager.js';
+import type { DriverConfig } from './config.js';
+import { readPackageVersion } from './package-version.js';
+
+export interface DriverAppOptions {
+  /** Replace the logger (tests capture lines to prove no secret reaches them). */
+  readonly logger?: Logger;
+  /** Replace the mounter (e.g. force plain directories). */
+  readonly mounter?: Mounter;
+}
+
+export interface DriverApp {
+  readonly server: CsiServer;
+  readonly volumes: VolumeManager;
+  readonly metrics: DriverMetrics;
+  readonly logger: Logger;
+  readonly metricsUrl: string | undefined;
+  stop(): Promise<void>;
+}
+
+/** Load only the providers this node is configured for (each one costs start-up time and memory). */
+async function loadProviders(config: DriverConfig): Promise<Provider[]> {
+  const providers: Provider[] = [];
+  for (const name of config.providers) {
+    if (name === 'embedded') {
+      const { createEmbeddedProvider } = await import('../providers/embedded/embedded-provider.js');
+      const e = config.embedded;
+      providers.push(
+        await createEmbeddedProvider({
+          storeDir: e.storeDir,
+          ...(e.jwksUrl !== '' ? { jwksUrl: e.jwksUrl } : { jwksFile: e.jwksFile }),
+          audience: e.audience,
+          ...(e.issuer !== '' ? { issuer: e.issuer } : {}),
+          refreshIntervalMs: e.refreshIntervalMs,
+          defaultCertificateTtlMs: e.certificateTtlMs,
+          maxCertificateTtlMs: e.maxCertificateTtlMs,
+        }),
+      );
+    }
+  }
+  return providers;
+}
+
+/**
+ * The composition root: build every room, recover volumes from the state directory, then serve.
+ * Probe and /readyz answer ready only after recovery, so kubelet's republish calls after a
+ * restart find their volumes.
+ */
+export async function startDriver(config: DriverConfig, options: DriverAppOptions = {}): Promise<DriverApp> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const metrics = new DriverMetrics({ collectProcessMetrics: true });
+  let ready = false;
+
+  const selected = options.mounter === undefined ? selectMounter() : { mounter: options.mounter, warning: undefined };
+  if (selected.warning !== undefined) logger.warn(selected.warning);
+
+  const registry = new ProviderRegistry(await loadProviders(config));
+  const volumes = new VolumeManager({
+    registry,
+    mounter: selected.mounter,
+    writer: new AtomicDirectoryWriter(),
+    metadata: new FileMetadataStore(config.stateDir),
+    logger,
+    metrics,
+    maxContentBytes: config.maxVolumeBytes,
+    fetchTimeoutMs: config.fetchTimeoutMs,
+  });
+
+  const http = config.metricsAddress === '' ? undefined : await startHttpEndpoint({ address: config.metricsAddress, registry: metrics.registry, isReady: () => ready });
+  const server = await CsiServer.start({
+    endpoint: config.endpoint,
+    driverName: config.driverName,
+    version: readPackageVersion(),
+    nodeId: config.nodeId,
+    defaultProvider: config.defaultProvider,
+    requireReadOnly: config.requireReadOnly,
+    isReady: () => ready,
+    volumes,
+    logger,
+    metrics,
+  });
+  const recovered = await volumes.recover();
+  ready = true;
+  logger.info(
+    { endpoint: config.endpoint, providers: registry.names(), mounter: selected.mounter.kind, recoveredVolumes: recovered, metrics: http?.url },
+    'credmount driver ready',
+  );
+
+  return {
+    server,
+    volumes,
+    metrics,
+    logger,
+    metricsUrl: http?.url,
+    async stop() {
+      ready = false;
+      await server.stop();
+      await http?.close();
+      await registry.close();
+      logger.info('credmount driver stopped');
+      logger.flush();
+    },
+  };
+}

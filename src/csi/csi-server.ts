@@ -1,0 +1,52 @@
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { unlink } from 'node:fs/promises';
+import { loadCsiServices } from './csi-proto.js';
+import { identityService, type IdentityServiceOptions } from './identity-service.js';
+import { nodeService, type NodeServiceOptions } from './node-service.js';
+import { prepareSocketPath, socketPathFromEndpoint } from './unix-endpoint.js';
+
+export type CsiServerOptions = IdentityServiceOptions & NodeServiceOptions & { readonly endpoint: string };
+
+/** The gRPC server kubelet and the sidecars talk to, on a unix socket. */
+export class CsiServer {
+  private readonly server: Server;
+  readonly socketPath: string;
+
+  private constructor(server: Server, socketPath: string) {
+    this.server = server;
+    this.socketPath = socketPath;
+  }
+
+  static async start(options: CsiServerOptions): Promise<CsiServer> {
+    const socketPath = socketPathFromEndpoint(options.endpoint);
+    const services = loadCsiServices();
+    // Large contexts (many objects, tokens for several audiences) can exceed gRPC's defaults.
+    const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+    server.addService(services.Identity.service, identityService(options));
+    server.addService(services.Node.service, nodeService(options));
+    await prepareSocketPath(socketPath);
+    await new Promise<void>((resolve, reject) => {
+      server.bindAsync(`unix:${socketPath}`, ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve()));
+    });
+    return new CsiServer(server, socketPath);
+  }
+
+  /**
+   * Graceful stop: refuse new calls, let running ones (a publish mid-write) finish, force after
+   * `graceMs`. kubelet retries whatever was cut off.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      timer.unref();
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await unlink(this.socketPath).catch(() => undefined);
+  }
+}

@@ -1,0 +1,61 @@
+import type { sendUnaryData, ServerUnaryCall, UntypedHandleCall } from '@grpc/grpc-js';
+import { describeError, isCredmountError } from '../errors/credmount-error.js';
+import type { Logger } from '../observability/logger.js';
+import type { DriverMetrics } from '../observability/metrics.js';
+import { errorCodeOf, toServiceError } from './status-mapping.js';
+
+/** Non-secret facts about a call, for its log line and metric labels. */
+export interface CallFacts {
+  readonly volumeId?: string;
+  readonly pod?: string;
+  readonly provider?: string;
+}
+
+export interface HandlerContext {
+  readonly logger: Logger;
+  readonly metrics: DriverMetrics;
+}
+
+/**
+ * Wraps an async handler: maps errors to statuses, records the operation metric and writes one
+ * log line per call. This is the only place requests are logged, and it logs `facts` — chosen
+ * fields — never the request itself, which carries tokens in `secrets`/`volume_context`.
+ */
+export function unary<Req, Res>(
+  context: HandlerContext,
+  operation: string,
+  facts: (request: Req) => CallFacts,
+  handler: (request: Req) => Promise<{ response: Res; result?: string }>,
+): UntypedHandleCall {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    const started = process.hrtime.bigint();
+    let described: CallFacts = {};
+    try {
+      described = facts(call.request);
+    } catch {
+      // facts are best effort: a malformed request still gets its proper error from the handler.
+    }
+    const provider = described.provider ?? '';
+    const finish = (result: string, level: 'debug' | 'info' | 'warn', extra: Record<string, unknown>) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      context.metrics.operations.inc({ operation, provider, result });
+      context.metrics.operationSeconds.observe({ operation, provider }, seconds);
+      context.logger[level]({ op: operation, ...described, result, ms: Math.round(seconds * 1e6) / 1e3, ...extra }, operation);
+    };
+    handler(call.request).then(
+      ({ response, result }) => {
+        finish(result ?? 'ok', result === 'fresh' ? 'debug' : 'info', {});
+        callback(null, response);
+      },
+      (error: unknown) => {
+        const status = toServiceError(error);
+        finish(errorCodeOf(error), 'warn', { err: status.details });
+        if (!isCredmountError(error)) {
+          // Uncoded: kubelet gets a generic INTERNAL; the detail goes to the operator's log only.
+          context.logger.error({ op: operation, ...described, err: describeError(error) }, 'unexpected error');
+        }
+        callback(status, null);
+      },
+    );
+  };
+}

@@ -1,0 +1,110 @@
+import { CredmountError, type CredmountErrorOptions, type StatusName } from './credmount-error.js';
+
+/**
+ * The catalogue of coded errors. Each entry is a factory so that the code, the status and the
+ * message shape stay together; `test/unit/errors/catalogue.test.ts` walks every entry.
+ * Arguments are names, reasons and sizes only — never a token, secret value or key.
+ */
+function define<A extends unknown[]>(code: string, status: StatusName, message: (...args: A) => string, field?: (...args: A) => string | undefined) {
+  const factory = (...args: A) => new CredmountError(code, status, message(...args), { field: field?.(...args) });
+  return Object.assign(factory, { code, status });
+}
+
+export const Errors = {
+  // --- request shape (csi/, kubelet/) ---
+  fieldMissing: define('CM_FIELD_MISSING', 'INVALID_ARGUMENT', (field: string) => `${field} is required`, (f) => f),
+  fieldInvalid: define('CM_FIELD_INVALID', 'INVALID_ARGUMENT', (field: string, reason: string) => `${field}: ${reason}`, (f) => f),
+  tokensMissing: define(
+    'CM_TOKENS_MISSING',
+    'INVALID_ARGUMENT',
+    () => 'csi.storage.k8s.io/serviceAccount.tokens is missing from secrets and volume_context: the CSIDriver object must set tokenRequests',
+    () => 'csi.storage.k8s.io/serviceAccount.tokens',
+  ),
+  tokensMalformed: define(
+    'CM_TOKENS_MALFORMED',
+    'INVALID_ARGUMENT',
+    (where: string, reason: string) => `${where}["csi.storage.k8s.io/serviceAccount.tokens"] is not valid: ${reason}`,
+    () => 'csi.storage.k8s.io/serviceAccount.tokens',
+  ),
+  tokenMalformed: define(
+    'CM_TOKEN_MALFORMED',
+    'INVALID_ARGUMENT',
+    (audience: string, reason: string) => `service-account token for audience ${JSON.stringify(audience)} is malformed: ${reason}`,
+    () => 'csi.storage.k8s.io/serviceAccount.tokens',
+  ),
+  tokenExpired: define(
+    'CM_TOKEN_EXPIRED',
+    'INVALID_ARGUMENT',
+    (audience: string, expiredAt: string) => `service-account token for audience ${JSON.stringify(audience)} expired at ${expiredAt}`,
+    () => 'csi.storage.k8s.io/serviceAccount.tokens',
+  ),
+  tokenIdentityMismatch: define(
+    'CM_TOKEN_IDENTITY_MISMATCH',
+    'INVALID_ARGUMENT',
+    (audience: string, claim: string, expected: string, actual: string) =>
+      `service-account token for audience ${JSON.stringify(audience)} belongs to another identity: claim ${claim} is ${JSON.stringify(actual)} but the pod's is ${JSON.stringify(expected)}`,
+    () => 'csi.storage.k8s.io/serviceAccount.tokens',
+  ),
+  tokenAudienceMissing: define(
+    'CM_TOKEN_AUDIENCE_MISSING',
+    'INVALID_ARGUMENT',
+    (audience: string, available: readonly string[]) =>
+      `no service-account token for audience ${JSON.stringify(audience)} (kubelet sent ${available.length === 0 ? 'none' : available.map((a) => JSON.stringify(a)).join(', ')}): add it to the CSIDriver's tokenRequests`,
+    () => 'csi.storage.k8s.io/serviceAccount.tokens',
+  ),
+  unknownProvider: define(
+    'CM_UNKNOWN_PROVIDER',
+    'INVALID_ARGUMENT',
+    (name: string, known: readonly string[]) => `volume_context.provider: unknown provider ${JSON.stringify(name)} (this driver has: ${known.join(', ')})`,
+    () => 'volume_context.provider',
+  ),
+  parameterInvalid: define(
+    'CM_PARAMETER_INVALID',
+    'INVALID_ARGUMENT',
+    (parameter: string, reason: string) => `volume_context.${parameter}: ${reason}`,
+    (p) => `volume_context.${p}`,
+  ),
+  filePathInvalid: define(
+    'CM_FILE_PATH_INVALID',
+    'INVALID_ARGUMENT',
+    (path: string, reason: string) => `file name ${JSON.stringify(path)} is not allowed: ${reason}`,
+    () => 'file path',
+  ),
+  contentTooLarge: define(
+    'CM_CONTENT_TOO_LARGE',
+    'INVALID_ARGUMENT',
+    (bytes: number, limit: number) => `volume content is ${bytes} bytes, more than the limit of ${limit} bytes`,
+    () => 'volume content',
+  ),
+
+  // --- lifecycle (volumes/) ---
+  volumeConflict: define(
+    'CM_VOLUME_CONFLICT',
+    'ALREADY_EXISTS',
+    (volumeId: string, reason: string) => `volume ${volumeId} is already published with different arguments: ${reason}`,
+    () => 'volume_id',
+  ),
+  operationInProgress: define('CM_OPERATION_IN_PROGRESS', 'ABORTED', (volumeId: string) => `an operation on volume ${volumeId} is already in progress`, () => 'volume_id'),
+  volumeNotFound: define('CM_VOLUME_NOT_FOUND', 'NOT_FOUND', (volumeId: string) => `volume ${volumeId} is not published on this node`, () => 'volume_id'),
+  volumePathNotFound: define('CM_VOLUME_PATH_NOT_FOUND', 'NOT_FOUND', (path: string) => `volume_path ${path} does not exist`, () => 'volume_path'),
+  contentExpired: define(
+    'CM_CONTENT_EXPIRED',
+    'UNAVAILABLE',
+    (volumeId: string, reason: string) => `volume ${volumeId} holds expired credentials and refreshing them failed: ${reason}`,
+  ),
+
+  // --- backends (providers/) ---
+  accessDenied: define('CM_ACCESS_DENIED', 'PERMISSION_DENIED', (what: string, reason: string) => `${what}: access denied: ${reason}`),
+  notFound: define('CM_BACKEND_NOT_FOUND', 'NOT_FOUND', (what: string) => `${what} does not exist`),
+  backendUnavailable: define('CM_BACKEND_UNAVAILABLE', 'UNAVAILABLE', (backend: string, reason: string) => `${backend} is unavailable: ${reason}`),
+
+  // --- node (storage/) ---
+  mountFailed: define('CM_MOUNT_FAILED', 'INTERNAL', (target: string, reason: string) => `mounting a tmpfs at ${target} failed: ${reason}`, () => 'target_path'),
+  internal: define('CM_INTERNAL', 'INTERNAL', (reason: string) => `internal error: ${reason}`),
+} as const;
+
+/** Attach a backend's Retry-After to an error (providers use it for 429/503 answers). */
+export function withRetryAfter(error: CredmountError, retryAfterMs: number | undefined): CredmountError {
+  if (retryAfterMs === undefined) return error;
+  return new CredmountError(error.code, error.status, error.message, { field: error.field, retryAfterMs, cause: error.cause } satisfies CredmountErrorOptions);
+}

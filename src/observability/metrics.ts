@@ -1,0 +1,91 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface VolumeSnapshot {
+  readonly volumes: number;
+  readonly expired: number;
+  readonly earliestExpirySeconds: number | undefined;
+}
+
+/**
+ * The driver's Prometheus metrics, on a registry of its own (no global state, so tests and
+ * several drivers in one process do not collide). Labels carry provider names, operation names
+ * and results — never pod-supplied free text, identities or anything secret.
+ */
+export class DriverMetrics {
+  readonly registry = new Registry();
+
+  readonly operations = new Counter({
+    name: 'credmount_operations_total',
+    help: 'CSI node operations by operation and result (mounted, fresh, refreshed, unchanged, kept, error code).',
+    labelNames: ['operation', 'provider', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly operationSeconds = new Histogram({
+    name: 'credmount_operation_duration_seconds',
+    help: 'Latency of CSI node operations.',
+    labelNames: ['operation', 'provider'] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly backendFetches = new Counter({
+    name: 'credmount_backend_fetches_total',
+    help: 'Fetches from a provider backend, by provider and result.',
+    labelNames: ['provider', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly refreshFailures = new Counter({
+    name: 'credmount_refresh_failures_total',
+    help: 'Refreshes that failed and kept the last good content, by provider and error code.',
+    labelNames: ['provider', 'code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly backoffs = new Counter({
+    name: 'credmount_backoffs_total',
+    help: 'Times a volume entered or extended backoff after a failed fetch.',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+
+  /** Where the volume gauges read from when scraped; set by the volume manager. */
+  private volumeSource: (() => VolumeSnapshot) | undefined;
+
+  constructor(options: { collectProcessMetrics?: boolean } = {}) {
+    if (options.collectProcessMetrics === true) collectDefaultMetrics({ register: this.registry, prefix: 'credmount_' });
+    // Gauges about volumes are computed at scrape time, so the publish path pays nothing for them.
+    const source = () => this.volumeSource?.();
+    new Gauge({
+      name: 'credmount_volumes',
+      help: 'Volumes this driver currently manages.',
+      registers: [this.registry],
+      collect() {
+        this.set(source()?.volumes ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'credmount_volumes_expired',
+      help: 'Volumes whose content is past its expiry because refreshing failed.',
+      registers: [this.registry],
+      collect() {
+        this.set(source()?.expired ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'credmount_earliest_expiry_seconds',
+      help: 'Seconds until the earliest credential expiry among managed volumes (absent when none expires).',
+      registers: [this.registry],
+      collect() {
+        const seconds = source()?.earliestExpirySeconds;
+        if (seconds === undefined) this.reset();
+        else this.set(seconds);
+      },
+    });
+  }
+
+  setVolumeSource(source: () => VolumeSnapshot): void {
+    this.volumeSource = source;
+  }
+}

@@ -1,0 +1,399 @@
+import { Errors } from '../errors/catalogue.js';
+import { CredmountError, describeError, isCredmountError } from '../errors/credmount-error.js';
+import type { Logger } from '../observability/logger.js';
+import type { DriverMetrics } from '../observability/metrics.js';
+import type { FetchResult, ParsedParameters, Provider } from '../providers/provider.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import { validateVolumeFiles } from '../storage/file-path.js';
+import type { AtomicWriter, MetadataStore, Mounter, VolumeFile, VolumeMetadata, VolumeUsage } from '../storage/storage.js';
+import { readVolumeUsage } from '../storage/volume-usage.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import { systemClock, type Clock } from './clock.js';
+import { KeyedLock } from './keyed-lock.js';
+import { fetchKey, parametersDigest } from './parameters-digest.js';
+import type { PublishRequest } from './publish-request.js';
+import { jitteredRefreshAt } from './refresh-schedule.js';
+import { SingleFlight } from './single-flight.js';
+
+/**
+ * What a NodePublishVolume call did. See docs/republish-semantics.md for what kubelet sees.
+ * - mounted:   first publish; tmpfs mounted and filled.
+ * - fresh:     republish before the refresh time; no backend I/O at all.
+ * - refreshed: republish after the refresh time; new content swapped in atomically.
+ * - unchanged: republish after the refresh time; the backend's versions had not changed.
+ * - kept:      the refresh failed (or is backing off) and the last good content is still valid.
+ */
+export type PublishOutcome = 'mounted' | 'fresh' | 'refreshed' | 'unchanged' | 'kept';
+
+export interface VolumeCondition {
+  readonly abnormal: boolean;
+  readonly message: string;
+}
+
+export interface VolumeManagerOptions {
+  readonly registry: ProviderRegistry;
+  readonly mounter: Mounter;
+  readonly writer: AtomicWriter;
+  readonly metadata: MetadataStore;
+  readonly logger: Logger;
+  readonly metrics: DriverMetrics;
+  /** Most bytes of content one volume may hold; the tmpfs is sized for two generations of it. */
+  readonly maxContentBytes: number;
+  /** A fetch slower than this is abandoned (kubelet gives every call 2 minutes). */
+  readonly fetchTimeoutMs?: number;
+  readonly clock?: Clock;
+  readonly backoff?: BackoffPolicy;
+  readonly random?: () => number;
+}
+
+/** What the manager keeps in memory per volume; `metadata` is its persisted part. */
+interface VolumeState {
+  metadata: VolumeMetadata;
+  refreshAtMs: number;
+  expiresAtMs: number | undefined;
+  /** Consecutive failed refreshes; 0 when the last fetch succeeded. */
+  failures: number;
+  retryAtMs: number;
+  lastError: CredmountError | undefined;
+}
+
+const DEFAULT_FILE_MODE = 0o644;
+/** Room for directory entries and symlinks beside two generations of content. */
+const TMPFS_SLACK_BYTES = 256 * 1024;
+
+export class VolumeManager {
+  private readonly volumes = new Map<string, VolumeState>();
+  private readonly locks = new KeyedLock();
+  private readonly fetches = new SingleFlight<FetchResult>();
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly backoff: BackoffPolicy;
+  private readonly fetchTimeoutMs: number;
+  private readonly log: Logger;
+
+  constructor(private readonly options: VolumeManagerOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.fetchTimeoutMs = options.fetchTimeoutMs ?? 90_000;
+    this.log = options.logger;
+    this.registerGauges();
+  }
+
+  /** Load every volume recorded in the state directory, so gauges and stats work after a restart. */
+  async recover(): Promise<number> {
+    const records = await this.options.metadata.list();
+    for (const metadata of records) {
+      if (!this.volumes.has(metadata.volumeId)) this.volumes.set(metadata.volumeId, stateFromMetadata(metadata));
+    }
+    return records.length;
+  }
+
+  /**
+   * NodePublishVolume, first call or republish. Everything that can be checked without I/O is
+   * checked before the volume lock is taken, so bad input fails fast and changes nothing.
+   */
+  async publish(request: PublishRequest): Promise<PublishOutcome> {
+    // 1. Pure checks: the provider exists, accepts the parameters, and has its tokens.
+    const provider = this.options.registry.get(request.providerName);
+    const parsed = provider.parse(request.parameters, request.identity);
+    const available = [...request.tokens.keys()];
+    for (const audience of parsed.audiences) {
+      if (!request.tokens.has(audience)) throw Errors.tokenAudienceMissing(audience, available);
+    }
+    const digest = parametersDigest(provider.name, request.parameters);
+
+    // 2. One call per volume at a time; different volumes proceed concurrently.
+    return this.locks.run(request.volumeId, async () => {
+      const state = await this.find(request.volumeId);
+      if (state === undefined) return this.firstPublish(request, provider, parsed, digest);
+      this.checkCompatible(state.metadata, request, digest);
+      // A volume we know of whose mount is gone (node reboot emptied the tmpfs, someone unmounted
+      // it): build it again as if first published rather than report success over nothing.
+      if (!(await this.options.mounter.isMounted(request.targetPath))) {
+        this.log.warn({ volumeId: request.volumeId }, 'volume known but not mounted: publishing it again');
+        this.volumes.delete(request.volumeId);
+        return this.firstPublish(request, provider, parsed, digest);
+      }
+      return this.republish(state, request, provider, parsed);
+    });
+  }
+
+  /** NodeUnpublishVolume: unmount and remove the target; a target already gone is success. */
+  async unpublish(volumeId: string, targetPath: string): Promise<void> {
+    await this.locks.run(volumeId, async () => {
+      const state = await this.find(volumeId);
+      await this.options.mounter.unmount(targetPath);
+      if (state !== undefined && state.metadata.targetPath === targetPath) {
+        await this.options.metadata.remove(volumeId);
+        this.volumes.delete(volumeId);
+      }
+    });
+  }
+
+  /** NodeGetVolumeStats: usage of the volume's tmpfs plus whether its content has expired. */
+  async stats(volumeId: string, volumePath: string): Promise<{ usage: VolumeUsage; condition: VolumeCondition }> {
+    const state = await this.find(volumeId);
+    if (state === undefined) throw Errors.volumeNotFound(volumeId);
+    if (state.metadata.targetPath !== volumePath) throw Errors.volumePathNotFound(volumePath);
+    let usage: VolumeUsage;
+    try {
+      usage = await readVolumeUsage(volumePath);
+    } catch (error) {
+      if (hasErrnoCode(error, 'ENOENT')) throw Errors.volumePathNotFound(volumePath);
+      throw error;
+    }
+    return { usage, condition: this.condition(state) };
+  }
+
+  /** Volumes managed now (for tests and the demo). */
+  list(): VolumeMetadata[] {
+    return [...this.volumes.values()].map((s) => s.metadata);
+  }
+
+  // --- first publish -------------------------------------------------------------------------
+
+  private async firstPublish(request: PublishRequest, provider: Provider, parsed: ParsedParameters<unknown>, digest: string): Promise<PublishOutcome> {
+    const now = this.clock.now();
+    // 1. Fetch before mounting: a refused or failing fetch leaves nothing behind.
+    const result = await this.fetch(request, provider, parsed, undefined);
+    // 2. Validate names and size before the mount, for the same reason.
+    const files = this.toVolumeFiles(result);
+    // 3. Mount, fill, and only then record the volume; undo the mount if filling fails.
+    await this.options.mounter.mount(request.targetPath, { sizeBytes: this.tmpfsSizeBytes(), gid: request.mountGroup });
+    try {
+      await this.options.writer.write(request.targetPath, files, { gid: request.mountGroup, maxBytes: this.options.maxContentBytes });
+      const state = this.newState(request, provider.name, digest, result, now);
+      await this.options.metadata.save(state.metadata);
+      this.volumes.set(request.volumeId, state);
+    } catch (error) {
+      await this.options.mounter.unmount(request.targetPath).catch((cleanupError: unknown) => {
+        this.log.error({ volumeId: request.volumeId, err: describeError(cleanupError) }, 'could not undo a failed publish');
+      });
+      throw error;
+    }
+    return 'mounted';
+  }
+
+  // --- republish -----------------------------------------------------------------------------
+
+  private async republish(state: VolumeState, request: PublishRequest, provider: Provider, parsed: ParsedParameters<unknown>): Promise<PublishOutcome> {
+    const now = this.clock.now();
+    // Idempotent early return, and the common case: content is fresh, no backend I/O.
+    if (now < state.refreshAtMs) return 'fresh';
+    // Backing off after a failure: do not call the backend again before the retry time.
+    if (now < state.retryAtMs) return this.keptOrExpired(state, now);
+
+    let result: FetchResult;
+    try {
+      result = await this.fetch(request, provider, parsed, state.metadata.versions);
+    } catch (error) {
+      this.recordFailure(state, provider.name, error, now);
+      return this.keptOrExpired(state, now);
+    }
+
+    const unchanged = sameVersions(state.metadata.versions, result.versions);
+    if (!unchanged) {
+      const files = this.toVolumeFiles(result);
+      await this.options.writer.write(request.targetPath, files, { gid: request.mountGroup, maxBytes: this.options.maxContentBytes });
+    }
+    const next = this.newState(request, provider.name, state.metadata.parametersDigest, result, now, state.metadata.publishedAt);
+    await this.options.metadata.save(next.metadata);
+    this.volumes.set(request.volumeId, next);
+    return unchanged ? 'unchanged' : 'refreshed';
+  }
+
+  private keptOrExpired(state: VolumeState, now: number): PublishOutcome {
+    if (state.expiresAtMs !== undefined && now >= state.expiresAtMs) {
+      throw Errors.contentExpired(state.metadata.volumeId, state.lastError?.message ?? 'waiting to retry');
+    }
+    return 'kept';
+  }
+
+  private recordFailure(state: VolumeState, providerName: string, error: unknown, now: number): void {
+    const failure = asCredmountError(error, providerName);
+    state.failures += 1;
+    state.lastError = failure;
+    const delay = backoffDelay(state.failures, this.backoff, failure.retryAfterMs, this.random);
+    state.retryAtMs = now + delay;
+    this.options.metrics.refreshFailures.inc({ provider: providerName, code: failure.code });
+    this.options.metrics.backoffs.inc({ provider: providerName });
+    this.log.warn(
+      {
+        volumeId: state.metadata.volumeId,
+        pod: `${state.metadata.podNamespace}/${state.metadata.podName}`,
+        provider: providerName,
+        code: failure.code,
+        failures: state.failures,
+        retryInMs: Math.round(delay),
+        err: failure.message,
+      },
+      'refresh failed: keeping the last good content',
+    );
+  }
+
+  // --- shared steps --------------------------------------------------------------------------
+
+  private async fetch(
+    request: PublishRequest,
+    provider: Provider,
+    parsed: ParsedParameters<unknown>,
+    previousVersions: Readonly<Record<string, string>> | undefined,
+  ): Promise<FetchResult> {
+    const { identity } = request;
+    const key = fetchKey([
+      provider.name,
+      identity.namespace,
+      identity.serviceAccountName,
+      parametersDigest(provider.name, request.parameters),
+      parsed.scope === 'pod' ? identity.podUid : '',
+    ]);
+    try {
+      const { value } = await this.fetches.do(key, () => {
+        const signal = AbortSignal.timeout(this.fetchTimeoutMs);
+        const fetching = provider.fetch({
+          identity,
+          tokens: request.tokens,
+          parameters: parsed.value,
+          previousVersions,
+          now: new Date(this.clock.now()),
+          signal,
+        });
+        // A provider that ignores the signal must still not hold the volume past the timeout.
+        return abortable(fetching, signal);
+      });
+      this.options.metrics.backendFetches.inc({ provider: provider.name, result: 'ok' });
+      return value;
+    } catch (error) {
+      const failure = asCredmountError(error, provider.name);
+      this.options.metrics.backendFetches.inc({ provider: provider.name, result: failure.code });
+      throw failure;
+    }
+  }
+
+  private toVolumeFiles(result: FetchResult): VolumeFile[] {
+    const files = result.files.map((file) => ({ path: file.path, content: file.content, mode: file.mode ?? DEFAULT_FILE_MODE }));
+    validateVolumeFiles(files, this.options.maxContentBytes);
+    return files;
+  }
+
+  private newState(request: PublishRequest, providerName: string, digest: string, result: FetchResult, now: number, publishedAt?: string): VolumeState {
+    const refreshAtMs = jitteredRefreshAt(now, result.refreshAt.getTime(), this.random);
+    const expiresAtMs = result.expiresAt?.getTime();
+    const metadata: VolumeMetadata = {
+      volumeId: request.volumeId,
+      targetPath: request.targetPath,
+      podUid: request.identity.podUid,
+      podNamespace: request.identity.namespace,
+      podName: request.identity.podName,
+      serviceAccountName: request.identity.serviceAccountName,
+      provider: providerName,
+      parametersDigest: digest,
+      readOnly: request.readOnly,
+      mountGroup: request.mountGroup,
+      mounterKind: this.options.mounter.kind,
+      versions: { ...result.versions },
+      publishedAt: publishedAt ?? new Date(now).toISOString(),
+      refreshedAt: new Date(now).toISOString(),
+      refreshAt: new Date(refreshAtMs).toISOString(),
+      expiresAt: expiresAtMs === undefined ? undefined : new Date(expiresAtMs).toISOString(),
+    };
+    return { metadata, refreshAtMs, expiresAtMs, failures: 0, retryAtMs: 0, lastError: undefined };
+  }
+
+  /** A volume is the same one only if pod, target and arguments match; only the token may differ. */
+  private checkCompatible(existing: VolumeMetadata, request: PublishRequest, digest: string): void {
+    const id = request.volumeId;
+    if (existing.targetPath !== request.targetPath) throw Errors.volumeConflict(id, `it is published at another target_path`);
+    if (existing.podUid !== request.identity.podUid) throw Errors.volumeConflict(id, 'it belongs to another pod');
+    if (existing.parametersDigest !== digest) throw Errors.volumeConflict(id, 'provider or volume attributes differ');
+    if (existing.readOnly !== request.readOnly) throw Errors.volumeConflict(id, 'readonly differs');
+    if (existing.mountGroup !== request.mountGroup) throw Errors.volumeConflict(id, 'volume_mount_group differs');
+  }
+
+  private async find(volumeId: string): Promise<VolumeState | undefined> {
+    const known = this.volumes.get(volumeId);
+    if (known !== undefined) return known;
+    // After a restart: the state directory remembers volumes published by the previous process.
+    const metadata = await this.options.metadata.load(volumeId);
+    if (metadata === undefined) return undefined;
+    const state = stateFromMetadata(metadata);
+    this.volumes.set(volumeId, state);
+    return state;
+  }
+
+  private condition(state: VolumeState): VolumeCondition {
+    const now = this.clock.now();
+    if (state.expiresAtMs !== undefined && now >= state.expiresAtMs) {
+      return { abnormal: true, message: `credentials expired at ${new Date(state.expiresAtMs).toISOString()}; last refresh error: ${state.lastError?.message ?? 'none'}` };
+    }
+    if (state.failures > 0) return { abnormal: false, message: `refresh failing (${state.failures} attempts), last good content kept: ${state.lastError?.message ?? ''}` };
+    return { abnormal: false, message: 'content is current' };
+  }
+
+  private tmpfsSizeBytes(): number {
+    return this.options.maxContentBytes * 2 + TMPFS_SLACK_BYTES;
+  }
+
+  /** What the volume gauges show, computed when Prometheus scrapes. */
+  private registerGauges(): void {
+    this.options.metrics.setVolumeSource(() => {
+      const now = this.clock.now();
+      const expiries = [...this.volumes.values()].flatMap((s) => (s.expiresAtMs === undefined ? [] : [s.expiresAtMs]));
+      return {
+        volumes: this.volumes.size,
+        expired: expiries.filter((at) => now >= at).length,
+        earliestExpirySeconds: expiries.length === 0 ? undefined : (Math.min(...expiries) - now) / 1000,
+      };
+    });
+  }
+}
+
+function stateFromMetadata(metadata: VolumeMetadata): VolumeState {
+  return {
+    metadata,
+    refreshAtMs: Date.parse(metadata.refreshAt),
+    expiresAtMs: metadata.expiresAt === undefined ? undefined : Date.parse(metadata.expiresAt),
+    failures: 0,
+    retryAtMs: 0,
+    lastError: undefined,
+  };
+}
+
+function sameVersions(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  if (keys.length === 0 || keys.length !== Object.keys(b).length) return false;
+  return keys.every((key) => a[key] === b[key]);
+}
+
+/** Anything a provider throws becomes a coded error; an uncoded one is treated as the backend being unavailable. */
+function asCredmountError(error: unknown, providerName: string): CredmountError {
+  if (isCredmountError(error)) return error;
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    return Errors.backendUnavailable(providerName, 'the request timed out');
+  }
+  return Errors.backendUnavailable(providerName, describeError(error));
+}
+
+/** Settles with `promise`, or rejects with the signal's reason once it aborts, whichever is first. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function hasErrnoCode(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}

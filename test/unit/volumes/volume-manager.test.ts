@@ -1,0 +1,306 @@
+import assert from 'node:assert/strict';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { Errors, withRetryAfter } from '../../../src/errors/catalogue.js';
+import { CredmountError } from '../../../src/errors/credmount-error.js';
+import { latch } from '../../support/scripted-provider.js';
+import { VolumeHarness } from '../../support/volume-harness.js';
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+describe('VolumeManager', () => {
+  let h: VolumeHarness;
+  beforeEach(async () => {
+    h = await VolumeHarness.create();
+  });
+  afterEach(async () => {
+    await h.cleanup();
+  });
+
+  test('first publish mounts, writes the files and records metadata without content', async () => {
+    const request = await h.request('a');
+    assert.equal(await h.manager.publish(request), 'mounted');
+    assert.equal(await readFile(join(request.targetPath, 'secret.txt'), 'utf8'), 'v1');
+    const metadata = await h.metadata.load(request.volumeId);
+    assert.ok(metadata);
+    assert.equal(metadata.podUid, request.identity.podUid);
+    assert.deepEqual(metadata.versions, { secret: '1' });
+    assert.ok(!JSON.stringify(metadata).includes('header.payload.signature'), 'no token in metadata');
+  });
+
+  test('republish before the refresh time does no backend I/O', async () => {
+    const request = await h.request('a');
+    await h.manager.publish(request);
+    for (let i = 0; i < 5; i++) {
+      h.clock.advance(10_000);
+      assert.equal(await h.manager.publish(request), 'fresh');
+    }
+    assert.equal(h.provider.fetches, 1);
+  });
+
+  test('republish after the refresh time fetches and swaps; same version leaves the files alone', async () => {
+    const request = await h.request('a');
+    await h.manager.publish(request);
+    h.clock.advance(60_000);
+    assert.equal(await h.manager.publish(request), 'unchanged');
+    assert.equal(h.provider.fetches, 2);
+    const dataDirBefore = await readdir(request.targetPath);
+
+    h.provider.files = [{ path: 'secret.txt', content: 'v2' }];
+    h.provider.version = '2';
+    h.clock.advance(30_000);
+    assert.equal(await h.manager.publish(request), 'fresh', 'the unchanged fetch rescheduled the refresh');
+    h.clock.advance(30_000);
+    assert.equal(await h.manager.publish(request), 'refreshed');
+    assert.equal(await readFile(join(request.targetPath, 'secret.txt'), 'utf8'), 'v2');
+    assert.notDeepEqual(await readdir(request.targetPath), dataDirBefore, 'a new timestamped directory replaced the old one');
+    assert.deepEqual((await h.metadata.load(request.volumeId))?.versions, { secret: '2' });
+  });
+
+  test('a failed refresh keeps the old content byte for byte, backs off, then retries', async () => {
+    const request = await h.request('a');
+    await h.manager.publish(request);
+    const before = await readFile(join(request.targetPath, 'secret.txt'));
+    h.provider.failWith = Errors.backendUnavailable('scripted', 'HTTP 503');
+    h.clock.advance(60_000);
+    assert.equal(await h.manager.publish(request), 'kept');
+    assert.deepEqual(await readFile(join(request.targetPath, 'secret.txt')), before);
+    assert.equal(h.provider.fetches, 2);
+
+    // Within the backoff window (first failure: 0.5–1 s; random() = 0 gives 0.5 s) no fetch happens.
+    h.clock.advance(400);
+    assert.equal(await h.manager.publish(request), 'kept');
+    assert.equal(h.provider.fetches, 2);
+    h.clock.advance(200);
+    assert.equal(await h.manager.publish(request), 'kept');
+    assert.equal(h.provider.fetches, 3);
+
+    // Recovery: the next due attempt succeeds and the new content lands.
+    h.provider.failWith = undefined;
+    h.provider.files = [{ path: 'secret.txt', content: 'v2' }];
+    h.provider.version = '2';
+    h.clock.advance(5_000);
+    assert.equal(await h.manager.publish(request), 'refreshed');
+    assert.equal(await readFile(join(request.targetPath, 'secret.txt'), 'utf8'), 'v2');
+    const failures = await h.metrics.registry.getSingleMetricAsString('credmount_refresh_failures_total');
+    assert.match(failures, /credmount_refresh_failures_total\{provider="scripted",code="CM_BACKEND_UNAVAILABLE"\} 2/);
+  });
+
+  test("a backend's Retry-After longer than our backoff is honoured", async () => {
+    const request = await h.request('a');
+    await h.manager.publish(request);
+    h.provider.failWith = withRetryAfter(Errors.backendUnavailable('scripted', 'HTTP 429'), 30_000);
+    h.clock.advance(60_000);
+    await h.manager.publish(request);
+    h.clock.advance(29_000);
+    await h.manager.publish(request);
+    assert.equal(h.provider.fetches, 2, 'no retry before Retry-After');
+    h.clock.advance(1_001);
+    await h.manager.publish(request);
+    assert.equal(h.provider.fetches, 3);
+  });
+
+  test('content past its expiry with a failing backend is UNAVAILABLE, and still not removed', async () => {
+    h.provider.expiresInMs = 90_000;
+    const request = await h.request('a');
+    await h.manager.publish(request);
+    h.provider.failWith = Errors.backendUnavailable('scripted', 'down');
+    h.clock.advance(60_000);
+    assert.equal(await h.manager.publish(request), 'kept');
+    h.clock.advance(40_000);
+    await assert.rejects(h.manager.publish(request), (error: CredmountError) => {
+      assert.equal(error.code, 'CM_CONTENT_EXPIRED');
+      assert.equal(error.status, 'UNAVAILABLE');
+      assert.match(error.message, /down/);
+      return true;
+    });
+    assert.equal(await readFile(join(request.targetPath, 'secret.txt'), 'utf8'), 'v1');
+    const stats = await h.manager.stats(request.volumeId, request.targetPath);
+    assert.equal(stats.condition.abnormal, true);
+  });
+
+  test('a refused first publish leaves nothing mounted and nothing recorded', async () => {
+    h.provider.failWith = Errors.accessDenied('secret payments/db', 'not allowed by policy');
+    const request = await h.request('a');
+    await assert.rejects(h.manager.publish(request), { code: 'CM_ACCESS_DENIED', status: 'PERMISSION_DENIED' });
+    assert.equal(await exists(request.targetPath), false);
+    assert.deepEqual(await h.metadata.list(), []);
+  });
+
+  test('bad file names or oversized content from a provider are refused before mounting', async () => {
+    h.provider.files = [{ path: '../escape', content: 'x' }];
+    const bad = await h.request('a');
+    await assert.rejects(h.manager.publish(bad), { code: 'CM_FILE_PATH_INVALID', status: 'INVALID_ARGUMENT' });
+    assert.equal(await exists(bad.targetPath), false);
+
+    h.provider.files = [{ path: 'big', content: 'x'.repeat(65 * 1024) }];
+    const big = await h.request('b');
+    await assert.rejects(h.manager.publish(big), { code: 'CM_CONTENT_TOO_LARGE', status: 'INVALID_ARGUMENT' });
+    assert.equal(await exists(big.targetPath), false);
+    assert.deepEqual(await h.metadata.list(), []);
+  });
+
+  test('a refresh that returns a bad file name keeps the old content', async () => {
+    const request = await h.request('a');
+    await h.manager.publish(request);
+    h.provider.files = [{ path: '/etc/passwd', content: 'x' }];
+    h.provider.version = '2';
+    h.clock.advance(60_000);
+    await assert.rejects(h.manager.publish(request), { code: 'CM_FILE_PATH_INVALID' });
+    assert.equal(await readFile(join(request.targetPath, 'secret.txt'), 'utf8'), 'v1');
+  });
+
+  test('pure checks fail before anything happens: unknown provider, bad parameters, missing audience', async () => {
+    const unknown = await h.request('a', { providerName: 'nope' });
+    await assert.rejects(h.manager.publish(unknown), (e: CredmountError) => e.code === 'CM_UNKNOWN_PROVIDER' && /scripted/.test(e.message));
+    const badParams = await h.request('b', { parameters: { objects: 'bad' } });
+    await assert.rejects(h.manager.publish(badParams), { code: 'CM_PARAMETER_INVALID', field: 'volume_context.objects' });
+    const noToken = await h.request('c', { tokens: new Map() });
+    await assert.rejects(h.manager.publish(noToken), { code: 'CM_TOKEN_AUDIENCE_MISSING' });
+    assert.equal(h.provider.fetches, 0);
+    for (const r of [unknown, badParams, noToken]) assert.equal(await exists(r.targetPath), false);
+  });
+
+  test('a republish with different arguments is ALREADY_EXISTS and changes nothing', async () => {
+    const request = await h.request('a');
+    await h.manager.publish(request);
+    const cases = [
+      { ...request, parameters: { objects: 'b' } },
+      { ...request, readOnly: false },
+      { ...request, mountGroup: 2000 },
+      { ...request, targetPath: `${request.targetPath}2` },
+      { ...request, identity: { ...request.identity, podUid: 'other' } },
+    ];
+    for (const changed of cases) {
+      await assert.rejects(h.manager.publish(changed), { code: 'CM_VOLUME_CONFLICT', status: 'ALREADY_EXISTS' });
+    }
+    assert.equal(h.provider.fetches, 1);
+    assert.equal(await readFile(join(request.targetPath, 'secret.txt'), 'utf8'), 'v1');
+  });
+
+  test('a new token alone is not a conflict', async () => {
+    const request = await h.request('a');
+    await h.manager.publish(request);
+    const renewed = { ...request, tokens: new Map([['scripted', { audience: 'scripted', token: 'new.token.value', expiresAt: new Date(h.clock.now() + 7_200_000) }]]) };
+    assert.equal(await h.manager.publish(renewed), 'fresh');
+  });
+
+  test('concurrent identical fetches for one service account are made once', async () => {
+    const gate = latch();
+    h.provider.gate = gate.promise;
+    const requests = await Promise.all(['a', 'b', 'c'].map((n) => h.request(n)));
+    const publishing = requests.map((r) => h.manager.publish(r));
+    await new Promise((resolve) => setImmediate(resolve));
+    gate.open();
+    assert.deepEqual(await Promise.all(publishing), ['mounted', 'mounted', 'mounted']);
+    assert.equal(h.provider.fetches, 1);
+  });
+
+  test('per-pod content (private keys) is never shared between pods', async () => {
+    h.provider.scope = 'pod';
+    const gate = latch();
+    h.provider.gate = gate.promise;
+    const requests = await Promise.all(['a', 'b'].map((n) => h.request(n)));
+    const publishing = requests.map((r) => h.manager.publish(r));
+    await new Promise((resolve) => setImmediate(resolve));
+    gate.open();
+    await Promise.all(publishing);
+    assert.equal(h.provider.fetches, 2);
+  });
+
+  test('different service accounts never share a fetch', async () => {
+    const gate = latch();
+    h.provider.gate = gate.promise;
+    const a = await h.request('a', { serviceAccountName: 'billing' });
+    const b = await h.request('b', { serviceAccountName: 'reports' });
+    const publishing = [h.manager.publish(a), h.manager.publish(b)];
+    await new Promise((resolve) => setImmediate(resolve));
+    gate.open();
+    await Promise.all(publishing);
+    assert.equal(h.provider.fetches, 2);
+  });
+
+  test('calls on one volume are serialised: the second finds the first one done', async () => {
+    const gate = latch();
+    h.provider.gate = gate.promise;
+    const request = await h.request('a');
+    const first = h.manager.publish(request);
+    const second = h.manager.publish(request);
+    await new Promise((resolve) => setImmediate(resolve));
+    gate.open();
+    assert.deepEqual(await Promise.all([first, second]), ['mounted', 'fresh']);
+    assert.equal(h.provider.fetches, 1);
+  });
+
+  test('a fetch slower than the timeout counts as a failure and keeps the content', async () => {
+    const request = await h.request('a');
+    await h.manager.publish(request);
+    h.provider.gate = new Promise(() => undefined); // never answers
+    h.provider.failWith = undefined;
+    h.clock.advance(60_000);
+    // The provider ignores the abort signal; the manager must not wait forever either way.
+    const outcome = await Promise.race([h.manager.publish(request), new Promise((resolve) => setTimeout(() => resolve('hung'), 5_000))]);
+    assert.equal(h.provider.lastRequest?.signal.aborted, true, 'the provider was told to give up');
+    assert.notEqual(outcome, 'hung');
+  });
+
+  test('after a restart, republish and unpublish work from the metadata alone', async () => {
+    const request = await h.request('a');
+    await h.manager.publish(request);
+    h.manager = h.newManager(); // the old process is gone; memory is empty
+    assert.equal(await h.manager.recover(), 1);
+    h.clock.advance(10_000);
+    assert.equal(await h.manager.publish(request), 'fresh');
+    assert.equal(h.provider.fetches, 1);
+    h.manager = h.newManager();
+    await h.manager.unpublish(request.volumeId, request.targetPath);
+    assert.equal(await exists(request.targetPath), false);
+    assert.equal(await h.metadata.load(request.volumeId), undefined);
+  });
+
+  test('unpublish of a target that is already gone succeeds', async () => {
+    const request = await h.request('a');
+    await h.manager.unpublish(request.volumeId, request.targetPath);
+    await h.manager.publish(request);
+    await h.manager.unpublish(request.volumeId, request.targetPath);
+    await h.manager.unpublish(request.volumeId, request.targetPath);
+    assert.equal(await exists(request.targetPath), false);
+  });
+
+  test('a volume whose mount vanished is rebuilt on republish', async () => {
+    const request = await h.request('a');
+    await h.manager.publish(request);
+    await h.mounter.unmount(request.targetPath);
+    assert.equal(await h.manager.publish(request), 'mounted');
+    assert.equal(await readFile(join(request.targetPath, 'secret.txt'), 'utf8'), 'v1');
+  });
+
+  test('stats: unknown volume is NOT_FOUND; a known one reports usage', async () => {
+    await assert.rejects(h.manager.stats('csi-unknown', '/nowhere'), { code: 'CM_VOLUME_NOT_FOUND', status: 'NOT_FOUND' });
+    const request = await h.request('a');
+    await h.manager.publish(request);
+    const { usage, condition } = await h.manager.stats(request.volumeId, request.targetPath);
+    assert.ok(usage.totalBytes > 0);
+    assert.equal(condition.abnormal, false);
+    await assert.rejects(h.manager.stats(request.volumeId, '/elsewhere'), { status: 'NOT_FOUND' });
+  });
+
+  test('gauges report managed volumes and the earliest expiry', async () => {
+    h.provider.expiresInMs = 120_000;
+    await h.manager.publish(await h.request('a'));
+    const text = await h.metrics.registry.metrics();
+    assert.match(text, /^credmount_volumes 1$/m);
+    assert.match(text, /^credmount_earliest_expiry_seconds 120$/m);
+  });
+
+  test('an uncoded provider exception becomes a coded UNAVAILABLE error', async () => {
+    h.provider.failWith = new Error('socket hang up');
+    await assert.rejects(h.manager.publish(await h.request('a')), (e: unknown) => e instanceof CredmountError && e.code === 'CM_BACKEND_UNAVAILABLE' && /socket hang up/.test(e.message));
+  });
+});
