@@ -25,6 +25,8 @@ export interface DriverApp {
   readonly metrics: DriverMetrics;
   readonly logger: Logger;
   readonly metricsUrl: string | undefined;
+  /** `tmpfs` or `directory` (not root). */
+  readonly mounterKind: string;
   stop(): Promise<void>;
 }
 
@@ -102,6 +104,7 @@ export async function startDriver(config: DriverConfig, options: DriverAppOption
     metrics,
     logger,
     metricsUrl: http?.url,
+    mounterKind: selected.mounter.kind,
     async stop() {
       ready = false;
       await server.stop();

@@ -1,0 +1,82 @@
+import { credentials, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
+import { loadCsiServices } from '../../csi/csi-proto.js';
+
+/** A CSI call's failure as kubelet would see it: the gRPC code name, the message, our error code. */
+export class CsiCallError extends Error {
+  override readonly name = 'CsiCallError';
+  constructor(
+    readonly method: string,
+    readonly grpcCode: number,
+    readonly codeName: string,
+    readonly details: string,
+    readonly errorCode: string | undefined,
+  ) {
+    super(`${method}: ${codeName}: ${details}`);
+  }
+}
+
+const CODE_NAMES = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED'];
+
+type UnaryMethod = (request: unknown, metadata: Metadata, options: { deadline: Date }, callback: (error: ServiceError | null, response: unknown) => void) => void;
+
+/**
+ * A client for any CSI node plugin's Identity and Node services on a unix socket, as kubelet and
+ * the sidecars use them. Every call has kubelet's 2-minute deadline unless told otherwise.
+ */
+export class CsiClient {
+  private constructor(
+    private readonly identity: Client,
+    private readonly node: Client,
+  ) {}
+
+  static connect(endpoint: string): CsiClient {
+    const services = loadCsiServices();
+    const target = endpoint.startsWith('unix:') ? endpoint : `unix:${endpoint}`;
+    const options = { 'grpc.max_receive_message_length': 16 * 1024 * 1024 };
+    return new CsiClient(new services.Identity(target, credentials.createInsecure(), options), new services.Node(target, credentials.createInsecure(), options));
+  }
+
+  identityCall<T = Record<string, unknown>>(method: string, request: object = {}, deadlineMs = 120_000): Promise<T> {
+    return this.call(this.identity, method, request, deadlineMs);
+  }
+
+  nodeCall<T = Record<string, unknown>>(method: string, request: object = {}, deadlineMs = 120_000): Promise<T> {
+    return this.call(this.node, method, request, deadlineMs);
+  }
+
+  /** Wait until the plugin's Probe answers ready (or the deadline passes). */
+  async waitUntilReady(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    while (Date.now() < deadline) {
+      try {
+        const response = await this.identityCall<{ ready?: { value?: boolean } | null }>('Probe', {}, 2_000);
+        if (response.ready?.value !== false) return;
+      } catch (error) {
+        last = error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`the CSI plugin did not become ready within ${timeoutMs} ms${last instanceof Error ? `: ${last.message}` : ''}`);
+  }
+
+  close(): void {
+    this.identity.close();
+    this.node.close();
+  }
+
+  private call<T>(client: Client, method: string, request: object, deadlineMs: number): Promise<T> {
+    const fn = (client as unknown as Record<string, UnaryMethod>)[method];
+    if (fn === undefined) return Promise.reject(new Error(`no such CSI method ${method}`));
+    return new Promise<T>((resolve, reject) => {
+      fn.call(client, request, new Metadata(), { deadline: new Date(Date.now() + deadlineMs) }, (error, response) => {
+        if (error !== null) {
+          const code = error.metadata?.get('credmount-error-code')[0];
+          reject(new CsiCallError(method, error.code, CODE_NAMES[error.code] ?? String(error.code), error.details, typeof code === 'string' ? code : undefined));
+        } else {
+          resolve(response as T);
+        }
+      });
+    });
+  }
+}
