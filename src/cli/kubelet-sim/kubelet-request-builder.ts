@@ -129,14 +129,16 @@ export async function prepareTargetParent(request: Pick<NodePublishVolumeRequest
   const parent = dirname(request.target_path);
   await mkdir(parent, { recursive: true, mode: 0o750 });
   if (volumeData !== undefined) {
+    // csi_plugin.go NewMounter: json.Marshal of a map, so keys sorted.
     const data = {
+      attachmentID: `csi-${createHash('sha256').update(`${request.volume_id}${volumeData.driverName}${volumeData.nodeName}`).digest('hex')}`,
       driverName: volumeData.driverName,
       nodeName: volumeData.nodeName,
       specVolID: parent.split('/').pop() ?? '',
       volumeHandle: request.volume_id,
       volumeLifecycleMode: 'Ephemeral',
     };
-    await writeFile(join(parent, VOLUME_DATA_FILE), JSON.stringify(data), { mode: 0o640 });
+    await writeFile(join(parent, VOLUME_DATA_FILE), JSON.stringify(data));
   }
   return parent;
 }

@@ -1,0 +1,80 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CsiClient } from '../../src/cli/kubelet-sim/csi-client.js';
+
+const MAIN = resolve(fileURLToPath(import.meta.url), '../../../src/cli/main.js');
+
+export interface DriverProcessOptions {
+  readonly workdir: string;
+  readonly storeDir: string;
+  readonly jwksUrl: string;
+  /** Extra `credmount driver` flags. */
+  readonly args?: readonly string[];
+}
+
+/**
+ * The real `credmount driver` in a child process, logging to a file: what kubelet talks to in
+ * a cluster. Tests kill it (SIGKILL) and start it again on the same state directory.
+ */
+export class DriverProcess {
+  readonly endpoint: string;
+  readonly stateDir: string;
+  readonly logFile: string;
+  private child: ChildProcess | undefined;
+  private exited: Promise<number | null> | undefined;
+
+  constructor(readonly options: DriverProcessOptions) {
+    this.endpoint = `unix://${join(options.workdir, 'csi.sock')}`;
+    this.stateDir = join(options.workdir, 'state');
+    this.logFile = join(options.workdir, 'driver.log');
+  }
+
+  async start(): Promise<void> {
+    await mkdir(this.options.workdir, { recursive: true });
+    const log = createWriteStream(this.logFile, { flags: 'a' });
+    await new Promise((resolveOpen) => log.once('open', resolveOpen));
+    const args = [
+      MAIN,
+      'driver',
+      '--endpoint', this.endpoint,
+      '--state-dir', this.stateDir,
+      '--node-id', 'e2e-node',
+      '--log-level', 'debug',
+      '--embedded-store', this.options.storeDir,
+      '--embedded-jwks-url', this.options.jwksUrl,
+      ...(this.options.args ?? []),
+    ];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+    this.child = child;
+    this.exited = new Promise((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+    const client = CsiClient.connect(this.endpoint);
+    try {
+      await Promise.race([
+        client.waitUntilReady(20_000),
+        this.exited.then(async (code) => {
+          throw new Error(`driver exited with ${code} before it was ready:\n${await this.log()}`);
+        }),
+      ]);
+    } finally {
+      client.close();
+    }
+  }
+
+  /** SIGTERM (graceful) or SIGKILL (crash); resolves with the exit code. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.child === undefined || this.exited === undefined) return null;
+    this.child.kill(signal);
+    const code = await this.exited;
+    this.child = undefined;
+    return code;
+  }
+
+  async log(): Promise<string> {
+    return readFile(this.logFile, 'utf8').catch(() => '');
+  }
+}
