@@ -85,6 +85,7 @@ export async function startDriver(config: DriverConfig, options: DriverAppOption
     version: readPackageVersion(),
     nodeId: config.nodeId,
     defaultProvider: config.defaultProvider,
+    providerNames: registry.names(),
     requireReadOnly: config.requireReadOnly,
     isReady: () => ready,
     volumes,

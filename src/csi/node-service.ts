@@ -6,6 +6,8 @@ import { unary, type CallFacts, type HandlerContext } from './unary-handler.js';
 import type { NodeGetVolumeStatsRequestWire, NodePublishVolumeRequestWire, NodeUnpublishVolumeRequestWire } from './wire-types.js';
 
 export interface NodeServiceOptions extends HandlerContext {
+  /** Providers this driver serves: metric labels use only these names (pods can write anything). */
+  readonly providerNames: readonly string[];
   readonly nodeId: string;
   readonly volumes: VolumeManager;
   readonly defaultProvider: string;
@@ -16,13 +18,15 @@ export interface NodeServiceOptions extends HandlerContext {
 const POD_NAMESPACE = 'csi.storage.k8s.io/pod.namespace';
 const POD_NAME = 'csi.storage.k8s.io/pod.name';
 
-function publishFacts(defaultProvider: string) {
+function publishFacts(defaultProvider: string, providerNames: readonly string[]) {
   return (request: NodePublishVolumeRequestWire): CallFacts => {
     const context = request.volume_context ?? {};
+    const asked = context['provider'] ?? defaultProvider;
     return {
       volumeId: request.volume_id,
       pod: context[POD_NAMESPACE] === undefined ? undefined : `${context[POD_NAMESPACE]}/${context[POD_NAME] ?? ''}`,
-      provider: context['provider'] ?? defaultProvider,
+      // Bounded label values: an unknown name would let any pod mint new metric series.
+      provider: providerNames.includes(asked) ? asked : 'unknown',
     };
   };
 }
@@ -46,7 +50,7 @@ export function nodeService(options: NodeServiceOptions): UntypedServiceImplemen
       response: { node_id: options.nodeId, max_volumes_per_node: '0', accessible_topology: null },
     })),
 
-    NodePublishVolume: unary(options, 'NodePublishVolume', publishFacts(options.defaultProvider), async (request: NodePublishVolumeRequestWire) => {
+    NodePublishVolume: unary(options, 'NodePublishVolume', publishFacts(options.defaultProvider, options.providerNames), async (request: NodePublishVolumeRequestWire) => {
       const input = checkPublishArguments(request, { requireReadOnly: options.requireReadOnly });
       const parsed = parseKubeletPublish(input, { now: now(), defaultProvider: options.defaultProvider });
       const outcome = await options.volumes.publish(parsed);

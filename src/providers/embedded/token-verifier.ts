@@ -57,7 +57,8 @@ export class TokenVerifier {
       const url = new URL(options.jwksUrl);
       // Fetched lazily, cached by jose (10 min), re-fetched at most every 30 s for an unknown kid.
       const remote = createRemoteJWKSet(url, { timeoutDuration: 5_000 });
-      return new TokenVerifier(remote, `JWKS ${url.href}`, options);
+      // Named without any user:password the URL may carry, since the name goes into messages.
+      return new TokenVerifier(remote, `JWKS ${url.origin}${url.pathname}`, options);
     }
     if (options.jwksFile === undefined) throw new Error('TokenVerifier needs jwksUrl or jwksFile');
     const file = new ReloadingFile<JWTVerifyGetKey>({

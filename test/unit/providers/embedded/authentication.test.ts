@@ -210,6 +210,38 @@ describe('embedded provider: authentication (JWKS URL)', () => {
   });
 });
 
+describe('embedded provider: JWKS file rotation', () => {
+  it('picks up a rotated JWKS file and reports a broken one as UNAVAILABLE', async () => {
+    const dir = await tempDir();
+    let clock = Date.now();
+    try {
+      const [oldIssuer, newIssuer] = [await TokenIssuer.create('old'), await TokenIssuer.create('new')];
+      const jwksFile = join(dir.path, 'jwks.json');
+      await writeFile(jwksFile, JSON.stringify(oldIssuer.jwks));
+      const provider = await createEmbeddedProvider({ storeDir: await createStore(dir.path), jwksFile, reloadIntervalMs: 1_000, now: () => new Date(clock) });
+      try {
+        const parsed = provider.parse({ objects: SECRET_OBJECTS }, BILLING);
+        await provider.fetch(fetchRequest(parsed.value, tokenSet(await oldIssuer.mint())));
+        assert.equal((await refusal(provider, tokenSet(await newIssuer.mint()))).status, 'UNAUTHENTICATED');
+
+        await writeFile(jwksFile, JSON.stringify({ keys: [oldIssuer.jwk, newIssuer.jwk] }));
+        clock += 1_000;
+        await provider.fetch(fetchRequest(parsed.value, tokenSet(await newIssuer.mint())));
+
+        await writeFile(jwksFile, '{"keys": [');
+        clock += 1_000;
+        const broken = await refusal(provider, tokenSet(await newIssuer.mint()));
+        assert.equal(broken.status, 'UNAVAILABLE');
+        assert.match(broken.message, /jwks\.json: is not valid JSON/);
+      } finally {
+        await provider.close();
+      }
+    } finally {
+      await dir.cleanup();
+    }
+  });
+});
+
 describe('embedded provider: configuration', () => {
   it('refuses a missing or doubled JWKS source and a broken JWKS file at start-up', async () => {
     const dir = await tempDir();

@@ -102,6 +102,31 @@ describe('embedded provider: secrets', () => {
     }
   });
 
+  it('refuses a directory symlink that leads out of secrets/', async () => {
+    const other = await tempDir();
+    try {
+      const jwksFile = join(dir.path, 'jwks.json');
+      const store = join(other.path, 'store');
+      await writeFiles(store, { 'policy.yaml': 'rules:\n  - {namespace: payments, serviceAccount: billing, secrets: ["**"]}\n', 'secrets/ok': 'fine' });
+      await writeFiles(other.path, { 'host/etc/key': 'host-key' });
+      await symlink(join(other.path, 'host'), join(store, 'secrets/linked'));
+      const wide = await createEmbeddedProvider({ storeDir: store, jwksFile });
+      try {
+        const parsed = wide.parse({ objects: '- {objectName: x, secretPath: linked/etc/key}' }, BILLING);
+        await assert.rejects(wide.fetch(fetchRequest(parsed.value, tokenSet(await issuer.mint()))), (error: unknown) => {
+          assert.ok(isCredmountError(error));
+          assert.equal(error.status, 'PERMISSION_DENIED');
+          assert.match(error.message, /secret "linked\/etc\/key": access denied: it resolves to a file outside/);
+          return true;
+        });
+      } finally {
+        await wide.close();
+      }
+    } finally {
+      await other.cleanup();
+    }
+  });
+
   it('follows a symlink that stays inside secrets/', async () => {
     await symlink('db-password', join(storeDir, 'secrets/payments/db-alias'));
     const result = await fetchObjects('- {objectName: x, secretPath: payments/db-alias}');
