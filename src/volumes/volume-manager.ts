@@ -55,6 +55,8 @@ interface VolumeState {
   failures: number;
   retryAtMs: number;
   lastError: CredmountError | undefined;
+  /** Whether this process has seen the volume mounted (false for volumes recovered from disk). */
+  mountVerified: boolean;
 }
 
 const DEFAULT_FILE_MODE = 0o644;
@@ -110,11 +112,15 @@ export class VolumeManager {
       this.checkCompatible(state.metadata, request, digest);
       // A volume we know of whose mount is gone (node reboot emptied the tmpfs, someone unmounted
       // it): build it again as if first published rather than report success over nothing.
-      if (!(await this.options.mounter.isMounted(request.targetPath))) {
+      // Checked once for volumes recovered from disk and whenever a refresh is due — not on the
+      // fresh path, which must stay free of I/O (reading the mount table is not cheap on a node).
+      const due = this.clock.now() >= state.refreshAtMs;
+      if ((due || !state.mountVerified) && !(await this.options.mounter.isMounted(request.targetPath))) {
         this.log.warn({ volumeId: request.volumeId }, 'volume known but not mounted: publishing it again');
         this.volumes.delete(request.volumeId);
         return this.firstPublish(request, provider, parsed, digest);
       }
+      state.mountVerified = true;
       return this.republish(state, request, provider, parsed);
     });
   }
@@ -298,7 +304,7 @@ export class VolumeManager {
       refreshAt: new Date(refreshAtMs).toISOString(),
       expiresAt: expiresAtMs === undefined ? undefined : new Date(expiresAtMs).toISOString(),
     };
-    return { metadata, refreshAtMs, expiresAtMs, failures: 0, retryAtMs: 0, lastError: undefined };
+    return { metadata, refreshAtMs, expiresAtMs, failures: 0, retryAtMs: 0, lastError: undefined, mountVerified: true };
   }
 
   /** A volume is the same one only if pod, target and arguments match; only the token may differ. */
@@ -357,6 +363,7 @@ function stateFromMetadata(metadata: VolumeMetadata): VolumeState {
     failures: 0,
     retryAtMs: 0,
     lastError: undefined,
+    mountVerified: false,
   };
 }
 

@@ -273,12 +273,38 @@ describe('VolumeManager', () => {
     assert.equal(await exists(request.targetPath), false);
   });
 
-  test('a volume whose mount vanished is rebuilt on republish', async () => {
+  test('a volume whose mount vanished is rebuilt on the next due republish', async () => {
     const request = await h.request('a');
     await h.manager.publish(request);
     await h.mounter.unmount(request.targetPath);
+    h.clock.advance(60_000);
     assert.equal(await h.manager.publish(request), 'mounted');
     assert.equal(await readFile(join(request.targetPath, 'secret.txt'), 'utf8'), 'v1');
+  });
+
+  test('a recovered volume whose mount vanished (node reboot) is rebuilt on its first republish', async () => {
+    const request = await h.request('a');
+    await h.manager.publish(request);
+    await h.mounter.unmount(request.targetPath);
+    h.manager = h.newManager();
+    assert.equal(await h.manager.publish(request), 'mounted');
+    assert.equal(h.provider.fetches, 2);
+  });
+
+  test('the fresh path does not even look at the mount table', async () => {
+    const request = await h.request('a');
+    await h.manager.publish(request);
+    let checks = 0;
+    const original = h.mounter.isMounted.bind(h.mounter);
+    h.mounter.isMounted = async (target: string) => {
+      checks += 1;
+      return original(target);
+    };
+    for (let i = 0; i < 3; i++) assert.equal(await h.manager.publish(request), 'fresh');
+    assert.equal(checks, 0);
+    h.clock.advance(60_000);
+    await h.manager.publish(request);
+    assert.equal(checks, 1, 'checked once the refresh was due');
   });
 
   test('stats: unknown volume is NOT_FOUND; a known one reports usage', async () => {
