@@ -101,17 +101,45 @@ export async function runKubeletSimCommand(argv: string[]): Promise<number> {
   });
   console.log(`JWKS: ${simulator.jwks.jwksUri} (issuer ${simulator.issuer.issuer})`);
 
-  const first = await simulator.publish(pod);
-  if (first.ok) {
-    console.log(`target: ${first.targetPath}`);
-    simulator.startRepublishing(pod, parseDuration(values['republish-every'], '--republish-every'), Number(values.jitter));
+  // Like kubelet: wait for the plugin to register (Probe ready), then publish; a failed call is
+  // retried with kubelet's backoff (0.5 s doubling to ~2 min), a successful one is repeated at the
+  // republish interval.
+  let stopping = false;
+  let wake: () => void = () => undefined;
+  const stop = () => {
+    stopping = true;
+    wake();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  if (values.duration !== undefined) setTimeout(stop, parseDuration(values.duration, '--duration')).unref();
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
+  console.log(`waiting for the driver at ${values.endpoint} ...`);
+  await Promise.race([simulator.client.waitUntilReady(10 * 60_000), sleep(10 * 60_000)]).catch(() => undefined);
+  const intervalMs = parseDuration(values['republish-every'], '--republish-every');
+  const jitter = Number(values.jitter);
+  let everPublished = false;
+  let failureDelayMs = 500;
+  while (!stopping) {
+    const event = await simulator.publish(pod);
+    if (event.ok) {
+      if (!everPublished) console.log(`target: ${event.targetPath}`);
+      everPublished = true;
+      failureDelayMs = 500;
+      await sleep(intervalMs * (1 - jitter / 2 + Math.random() * jitter));
+    } else {
+      await sleep(failureDelayMs);
+      failureDelayMs = Math.min(failureDelayMs * 2, 122_000);
+    }
   }
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-    if (values.duration !== undefined) setTimeout(resolve, parseDuration(values.duration, '--duration')).unref();
-    if (!first.ok) resolve();
-  });
   await simulator.stop();
-  return first.ok ? 0 : 1;
+  return everPublished ? 0 : 1;
 }
