@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { socketPathFromEndpoint } from '../csi/unix-endpoint.js';
 import { parseDuration } from './duration.js';
 
 /** The driver's configuration: validated once at start, then frozen. */
@@ -86,8 +87,8 @@ export function parseDriverConfig(argv: readonly string[]): DriverConfig {
 
   const logLevel = text('log-level');
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  const maxVolumeBytes = Number(text('max-volume-bytes'));
-  if (!Number.isInteger(maxVolumeBytes) || maxVolumeBytes < 1024) throw new ConfigError('--max-volume-bytes must be an integer of at least 1024');
+  const maxVolumeBytes = /^\d+$/.test(text('max-volume-bytes')) ? Number(text('max-volume-bytes')) : Number.NaN;
+  if (!Number.isSafeInteger(maxVolumeBytes) || maxVolumeBytes < 1024) throw new ConfigError('--max-volume-bytes must be a whole number of bytes, at least 1024');
   const requireReadOnly = text('require-read-only');
   if (requireReadOnly !== 'true' && requireReadOnly !== 'false') throw new ConfigError('--require-read-only must be true or false');
   const providers = text('providers')
@@ -104,7 +105,15 @@ export function parseDriverConfig(argv: readonly string[]): DriverConfig {
   if (providers.includes('embedded') && (jwksUrl === '') === (jwksFile === '')) {
     throw new ConfigError('the embedded provider needs exactly one of --embedded-jwks-url or --embedded-jwks-file');
   }
-  if (text('endpoint').startsWith('unix:') === false) throw new ConfigError('--endpoint must be a unix:// socket');
+  try {
+    socketPathFromEndpoint(text('endpoint'));
+  } catch (error) {
+    throw new ConfigError(error instanceof Error ? error.message : String(error));
+  }
+
+  const certificateTtlMs = duration('embedded-certificate-ttl');
+  const maxCertificateTtlMs = duration('embedded-max-certificate-ttl');
+  if (certificateTtlMs > maxCertificateTtlMs) throw new ConfigError('--embedded-certificate-ttl must not be longer than --embedded-max-certificate-ttl');
 
   return Object.freeze({
     endpoint: text('endpoint'),
@@ -125,8 +134,8 @@ export function parseDriverConfig(argv: readonly string[]): DriverConfig {
       audience: text('embedded-audience'),
       issuer: text('embedded-issuer'),
       refreshIntervalMs: duration('embedded-refresh-interval'),
-      certificateTtlMs: duration('embedded-certificate-ttl'),
-      maxCertificateTtlMs: duration('embedded-max-certificate-ttl'),
+      certificateTtlMs,
+      maxCertificateTtlMs,
     }),
   });
 }

@@ -6,7 +6,8 @@ import { dirname } from 'node:path';
  * sockets: kubelet and the sidecars reach a node plugin through the filesystem.
  */
 export function socketPathFromEndpoint(endpoint: string): string {
-  const match = /^unix:(?:\/\/)?(\/.+)$/.exec(endpoint);
+  // `unix:///abs/path` or `unix:/abs/path`; `unix://host/...` and relative paths are refused.
+  const match = /^unix:(?:\/\/)?(\/[^/].*)$/.exec(endpoint);
   if (match?.[1] === undefined) throw new Error(`--endpoint must look like unix:///path/to/csi.sock, got ${JSON.stringify(endpoint)}`);
   return match[1];
 }

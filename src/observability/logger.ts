@@ -29,6 +29,13 @@ export const REDACT_PATHS: readonly string[] = [
   'headers.authorization',
   'volume_context["csi.storage.k8s.io/serviceAccount.tokens"]',
   '*.volume_context["csi.storage.k8s.io/serviceAccount.tokens"]',
+  // pino wildcards match one level; the most dangerous keys are covered two levels down too.
+  '*.*.token',
+  '*.*.tokens',
+  '*.*.secrets',
+  '*.*.password',
+  '*.*.privateKey',
+  '*.*.volume_context["csi.storage.k8s.io/serviceAccount.tokens"]',
 ];
 
 export interface LoggerOptions {

@@ -79,7 +79,8 @@ export class DriverMetrics {
       registers: [this.registry],
       collect() {
         const seconds = source()?.earliestExpirySeconds;
-        if (seconds === undefined) this.reset();
+        // remove(), not reset(): reset() exports 0, which reads as "a credential expires now".
+        if (seconds === undefined) this.remove();
         else this.set(seconds);
       },
     });
