@@ -255,19 +255,18 @@ export class VolumeManager {
       parsed.scope === 'pod' ? identity.podUid : '',
     ]);
     try {
-      const { value } = await this.fetches.do(key, () => {
-        const signal = AbortSignal.timeout(this.fetchTimeoutMs);
-        const fetching = provider.fetch({
-          identity,
-          tokens: request.tokens,
-          parameters: parsed.value,
-          previousVersions,
-          now: new Date(this.clock.now()),
-          signal,
-        });
-        // A provider that ignores the signal must still not hold the volume past the timeout.
-        return abortable(fetching, signal);
-      });
+      const { value } = await this.fetches.do(key, () =>
+        withTimeout(this.fetchTimeoutMs, (signal) =>
+          provider.fetch({
+            identity,
+            tokens: request.tokens,
+            parameters: parsed.value,
+            previousVersions,
+            now: new Date(this.clock.now()),
+            signal,
+          }),
+        ),
+      );
       this.options.metrics.backendFetches.inc({ provider: provider.name, result: 'ok' });
       return value;
     } catch (error) {
@@ -382,19 +381,27 @@ function asCredmountError(error: unknown, providerName: string): CredmountError 
   return Errors.backendUnavailable(providerName, describeError(error));
 }
 
-/** Settles with `promise`, or rejects with the signal's reason once it aborts, whichever is first. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+/**
+ * Runs `work` with a signal that aborts after `ms`, and rejects at that moment even if `work`
+ * ignores the signal: a provider must never hold a volume past the timeout. The timer is a normal
+ * (ref'd) one, cleared when the work settles.
+ */
+function withTimeout<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
+    const timer = setTimeout(() => {
+      const reason = new Error(`no answer within ${ms} ms`);
+      reason.name = 'TimeoutError';
+      controller.abort(reason);
+      reject(reason);
+    }, ms);
+    work(controller.signal).then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        clearTimeout(timer);
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        clearTimeout(timer);
         reject(error);
       },
     );
