@@ -96,6 +96,18 @@ export const Errors = {
   // --- backends (providers/) ---
   accessDenied: define('CM_ACCESS_DENIED', 'PERMISSION_DENIED', (what: string, reason: string) => `${what}: access denied: ${reason}`),
   notFound: define('CM_BACKEND_NOT_FOUND', 'NOT_FOUND', (what: string) => `${what} does not exist`),
+  tokenRejected: define(
+    'CM_TOKEN_REJECTED',
+    'UNAUTHENTICATED',
+    (audience: string, reason: string) => `service-account token for audience ${JSON.stringify(audience)} was rejected: ${reason}`,
+    () => 'csi.storage.k8s.io/serviceAccount.tokens',
+  ),
+  providerConfigInvalid: define(
+    'CM_PROVIDER_CONFIG_INVALID',
+    'FAILED_PRECONDITION',
+    (provider: string, option: string, reason: string) => `${provider} provider: ${option}: ${reason}`,
+    (provider, option) => `providers.${provider}.${option}`,
+  ),
   backendUnavailable: define('CM_BACKEND_UNAVAILABLE', 'UNAVAILABLE', (backend: string, reason: string) => `${backend} is unavailable: ${reason}`),
 
   // --- node (storage/) ---

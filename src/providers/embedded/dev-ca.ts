@@ -1,7 +1,7 @@
 import { randomBytes, webcrypto } from 'node:crypto';
 import { Errors } from '../../errors/catalogue.js';
 import { subjectAltNameExtension, subjectName, type CertificateNames } from './node-key.js';
-import { x509 } from './x509.js';
+import { x509 } from '../x509.js';
 
 /**
  * The embedded provider's development CA: a self-signed ECDSA P-256 root made in memory when the

@@ -58,7 +58,7 @@ const DEFAULTS = {
 } as const;
 
 /** Code of start-up configuration errors (there is no catalogue entry for them yet). */
-export const PROVIDER_CONFIG_INVALID_CODE = 'CM_PROVIDER_CONFIG_INVALID';
+export const PROVIDER_CONFIG_INVALID_CODE = Errors.providerConfigInvalid.code;
 
 interface ResolvedOptions {
   readonly storeDir: string;
@@ -262,7 +262,7 @@ function positive(value: number, field: string, allowZero = false): number {
 }
 
 function configInvalid(field: string, reason: string): CredmountError {
-  return new CredmountError(PROVIDER_CONFIG_INVALID_CODE, 'FAILED_PRECONDITION', `embedded provider: ${field}: ${reason}`, { field: `providers.embedded.${field}` });
+  return Errors.providerConfigInvalid('embedded', field, reason);
 }
 
 function describe(error: unknown): string {

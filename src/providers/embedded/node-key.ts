@@ -1,6 +1,6 @@
 import { webcrypto } from 'node:crypto';
 import type { KeyAlgorithm } from './parameters.js';
-import { x509 } from './x509.js';
+import { x509 } from '../x509.js';
 
 /**
  * Private keys for pod certificates are generated here, on the node, in memory, and leave the

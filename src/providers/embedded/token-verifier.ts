@@ -37,9 +37,8 @@ export interface TokenVerifierOptions {
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 
 /** The field our errors name: the place the token came from. */
-const TOKEN_FIELD = 'csi.storage.k8s.io/serviceAccount.tokens';
 /** Code for a token the provider refuses to accept (bad signature, expired, wrong audience...). */
-export const TOKEN_REJECTED_CODE = 'CM_TOKEN_REJECTED';
+export const TOKEN_REJECTED_CODE = Errors.tokenRejected.code;
 
 /** Thrown by our key resolver when the JWKS could not be obtained, to tell it apart from a bad token. */
 class JwksUnavailable extends Error {}
@@ -127,9 +126,7 @@ export function checkTokenIdentity(verified: TokenIdentity, pod: PodIdentity, au
 }
 
 export function tokenRejected(audience: string, reason: string): CredmountError {
-  return new CredmountError(TOKEN_REJECTED_CODE, 'UNAUTHENTICATED', `service-account token for audience ${JSON.stringify(audience)} was rejected: ${reason}`, {
-    field: TOKEN_FIELD,
-  });
+  return Errors.tokenRejected(audience, reason);
 }
 
 function parseJwks(content: Buffer): JSONWebKeySet {

@@ -25,6 +25,8 @@ const SAMPLE_ARGS: Record<string, unknown[]> = {
   accessDenied: ['secret a', 'policy'],
   notFound: ['secret a'],
   backendUnavailable: ['vault', '503'],
+  tokenRejected: ['vault', 'bad signature'],
+  providerConfigInvalid: ['embedded', 'jwksUrl', 'not a URL'],
   mountFailed: ['/x', 'EPERM'],
   internal: ['bug'],
 };

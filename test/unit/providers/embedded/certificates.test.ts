@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { isCredmountError } from '../../../../src/errors/credmount-error.js';
 import { createEmbeddedProvider, type EmbeddedProvider } from '../../../../src/providers/embedded/embedded-provider.js';
 import type { FetchResult } from '../../../../src/providers/provider.js';
-import { x509 } from '../../../../src/providers/embedded/x509.js';
+import { x509 } from '../../../../src/providers/x509.js';
 import { BILLING, createStore, fetchRequest, REPORTING, tempDir, text, tokenSet, TokenIssuer } from './support.js';
 
 const TLS_OBJECTS = [

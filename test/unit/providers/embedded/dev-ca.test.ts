@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { webcrypto, X509Certificate } from 'node:crypto';
 import { DevCa } from '../../../../src/providers/embedded/dev-ca.js';
 import { createCertificateRequest, generateNodeKeyPair } from '../../../../src/providers/embedded/node-key.js';
-import { x509 } from '../../../../src/providers/embedded/x509.js';
+import { x509 } from '../../../../src/providers/x509.js';
 
 describe('dev CA', () => {
   it('is a self-signed ECDSA P-256 CA whose private key cannot be exported', async () => {
