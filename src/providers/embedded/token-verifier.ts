@@ -36,7 +36,6 @@ export interface TokenVerifierOptions {
 /** Public-key algorithms only: an HMAC "signature" would be checkable by anyone holding the JWKS. */
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 
-/** The field our errors name: the place the token came from. */
 /** Code for a token the provider refuses to accept (bad signature, expired, wrong audience...). */
 export const TOKEN_REJECTED_CODE = Errors.tokenRejected.code;
 
