@@ -22,8 +22,25 @@ stamp="${bin}.version"
 log() { echo "install-csi-sanity: $*" >&2; }
 
 if ! command -v go >/dev/null 2>&1; then
-  log "error: 'go' not found in PATH (needed to build csi-sanity)"
+  log "error: 'go' not found in PATH (needed to build csi-sanity; .ci/run installs Debian's golang-go)"
   exit 1
+fi
+
+# csi-test v5.6.0 needs Go >= 1.25. An older Go (Debian's is 1.19) can still download a newer
+# toolchain: Go toolchains are published as modules (golang.org/toolchain) on the module proxy.
+MIN_GO_MINOR="${CSI_SANITY_MIN_GO_MINOR:-25}"
+GO_TOOLCHAIN_VERSION="${GO_TOOLCHAIN_VERSION:-1.25.7}"
+go_minor() { "$1" env GOVERSION 2>/dev/null | sed -nE 's/^go1\.([0-9]+).*/\1/p'; }
+GO=go
+minor="$(go_minor go)"
+if [[ -z "${minor}" || "${minor}" -lt "${MIN_GO_MINOR}" ]]; then
+  arch="$(uname -m | sed -e 's/x86_64/amd64/' -e 's/aarch64/arm64/')"
+  module="golang.org/toolchain@v0.0.1-go${GO_TOOLCHAIN_VERSION}.linux-${arch}"
+  log "local go is too old for csi-test (need 1.${MIN_GO_MINOR}+); fetching ${module} from the module proxy"
+  dir="$(cd "$(mktemp -d)" && GOFLAGS=-mod=mod GOTOOLCHAIN=local go mod download -json "${module}" | sed -nE 's/^[[:space:]]*"Dir": "(.*)",?$/\1/p')"
+  [[ -n "${dir}" && -f "${dir}/bin/go" ]] || { log "error: could not download ${module}"; exit 1; }
+  chmod +x "${dir}/bin/"* "${dir}/pkg/tool/"*/* 2>/dev/null || true
+  GO="${dir}/bin/go"
 fi
 
 # Which version is installed? Prefer the build info embedded in the binary
@@ -31,7 +48,7 @@ fi
 installed_version() {
   [[ -x "${bin}" ]] || return 0
   local v
-  v="$(go version -m "${bin}" 2>/dev/null \
+  v="$("${GO:-go}" version -m "${bin}" 2>/dev/null \
         | awk -v m="${MODULE}" '$1 == "mod" && $2 == m { print $3; exit }')"
   if [[ -z "${v}" && -f "${stamp}" ]]; then
     v="$(cat "${stamp}")"
@@ -49,7 +66,7 @@ mkdir -p "${bin_dir}"
 log "installing ${MODULE}/cmd/csi-sanity@${CSI_SANITY_VERSION} into ${bin_dir}"
 start=$(date +%s)
 # 'go install pkg@version' builds in module mode and ignores any go.mod in cwd.
-GOBIN="${bin_dir}" go install "${MODULE}/cmd/csi-sanity@${CSI_SANITY_VERSION}"
+GOBIN="${bin_dir}" GOTOOLCHAIN=local "${GO}" install "${MODULE}/cmd/csi-sanity@${CSI_SANITY_VERSION}"
 echo "${CSI_SANITY_VERSION}" > "${stamp}"
 log "done in $(( $(date +%s) - start ))s"
 

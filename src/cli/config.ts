@@ -85,6 +85,10 @@ export function parseDriverConfig(argv: readonly string[]): DriverConfig {
     }
   };
 
+  // GetPluginInfo's name: at most 63 characters, a domain-name-like string (CSI spec).
+  if (!/^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/.test(text('driver-name'))) {
+    throw new ConfigError('--driver-name must be at most 63 characters of a-z, 0-9, "-" and ".", starting and ending with a letter or digit');
+  }
   const logLevel = text('log-level');
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const maxVolumeBytes = /^\d+$/.test(text('max-volume-bytes')) ? Number(text('max-volume-bytes')) : Number.NaN;

@@ -8,6 +8,7 @@ import { AtomicDirectoryWriter } from '../storage/atomic-writer.js';
 import { FileMetadataStore } from '../storage/metadata-store.js';
 import { selectMounter } from '../storage/select-mounter.js';
 import type { Mounter } from '../storage/storage.js';
+import type { Clock } from '../volumes/clock.js';
 import { VolumeManager } from '../volumes/volume-manager.js';
 import type { DriverConfig } from './config.js';
 import { readPackageVersion } from './package-version.js';
@@ -17,6 +18,8 @@ export interface DriverAppOptions {
   readonly logger?: Logger;
   /** Replace the mounter (e.g. force plain directories). */
   readonly mounter?: Mounter;
+  /** Replace the clock (tests that simulate an hour of republishes in seconds). */
+  readonly clock?: Clock;
 }
 
 export interface DriverApp {
@@ -71,13 +74,18 @@ export async function startDriver(config: DriverConfig, options: DriverAppOption
     registry,
     mounter: selected.mounter,
     writer: new AtomicDirectoryWriter(),
-    metadata: new FileMetadataStore(config.stateDir),
+    metadata: new FileMetadataStore(config.stateDir, {
+      onProblem: (problem) => logger.warn({ file: problem.file, reason: problem.reason }, 'skipping an unreadable volume metadata record'),
+    }),
     logger,
     metrics,
     maxContentBytes: config.maxVolumeBytes,
     fetchTimeoutMs: config.fetchTimeoutMs,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
 
+  // Recover before serving, so no call can race the state directory being read.
+  const recovered = await volumes.recover();
   const http = config.metricsAddress === '' ? undefined : await startHttpEndpoint({ address: config.metricsAddress, registry: metrics.registry, isReady: () => ready });
   const server = await CsiServer.start({
     endpoint: config.endpoint,
@@ -88,11 +96,11 @@ export async function startDriver(config: DriverConfig, options: DriverAppOption
     providerNames: registry.names(),
     requireReadOnly: config.requireReadOnly,
     isReady: () => ready,
+    ...(options.clock === undefined ? {} : { now: () => new Date((options.clock as Clock).now()) }),
     volumes,
     logger,
     metrics,
   });
-  const recovered = await volumes.recover();
   ready = true;
   logger.info(
     { endpoint: config.endpoint, providers: registry.names(), mounter: selected.mounter.kind, recoveredVolumes: recovered, metrics: http?.url },

@@ -74,7 +74,7 @@ export function nodeService(options: NodeServiceOptions): UntypedServiceImplemen
       (request: NodeGetVolumeStatsRequestWire) => ({ volumeId: request.volume_id }),
       async (request: NodeGetVolumeStatsRequestWire) => {
         const { volumeId, volumePath } = checkStatsArguments(request);
-        const { usage } = await options.volumes.stats(volumeId, volumePath);
+        const usage = await options.volumes.stats(volumeId, volumePath);
         return {
           response: {
             usage: [

@@ -84,7 +84,6 @@ export const Errors = {
     (volumeId: string, reason: string) => `volume ${volumeId} is already published with different arguments: ${reason}`,
     () => 'volume_id',
   ),
-  operationInProgress: define('CM_OPERATION_IN_PROGRESS', 'ABORTED', (volumeId: string) => `an operation on volume ${volumeId} is already in progress`, () => 'volume_id'),
   volumeNotFound: define('CM_VOLUME_NOT_FOUND', 'NOT_FOUND', (volumeId: string) => `volume ${volumeId} is not published on this node`, () => 'volume_id'),
   volumePathNotFound: define('CM_VOLUME_PATH_NOT_FOUND', 'NOT_FOUND', (path: string) => `volume_path ${path} does not exist`, () => 'volume_path'),
   contentExpired: define(
@@ -96,6 +95,7 @@ export const Errors = {
   // --- backends (providers/) ---
   accessDenied: define('CM_ACCESS_DENIED', 'PERMISSION_DENIED', (what: string, reason: string) => `${what}: access denied: ${reason}`),
   notFound: define('CM_BACKEND_NOT_FOUND', 'NOT_FOUND', (what: string) => `${what} does not exist`),
+  backendRejected: define('CM_BACKEND_REJECTED', 'FAILED_PRECONDITION', (what: string, reason: string) => `${what}: the backend refused the request: ${reason}`),
   tokenRejected: define(
     'CM_TOKEN_REJECTED',
     'UNAUTHENTICATED',

@@ -3,7 +3,8 @@ import { isAbsolute } from 'node:path';
 import { describeError } from '../errors/credmount-error.js';
 import { Errors } from '../errors/catalogue.js';
 import { errorCode } from './error-code.js';
-import type { Mounter, MountOptions } from './storage.js';
+import type { Mounter, MountOptions, UnmountOptions } from './storage.js';
+import { entryKind } from './entry-kind.js';
 import { requireParent } from './target-parent.js';
 
 /**
@@ -39,9 +40,23 @@ export class DirectoryMounter implements Mounter {
     }
   }
 
-  async unmount(target: string): Promise<void> {
-    // force: a missing target is success, as NodeUnpublishVolume requires.
-    await fs.rm(target, { recursive: true, force: true });
+  async unmount(target: string, options: UnmountOptions = {}): Promise<void> {
+    const kind = await entryKind(target);
+    if (kind === 'missing') return; // a missing target is success, as NodeUnpublishVolume requires
+    if (kind === 'symlink') {
+      await fs.unlink(target); // the link, never what it points to
+      return;
+    }
+    if (options.removeContent === true) {
+      await fs.rm(target, { recursive: true, force: true });
+      return;
+    }
+    try {
+      await fs.rmdir(target);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return;
+      throw Errors.internal(`removing ${target} refused: it is not empty and not a volume this driver knows`);
+    }
   }
 
   async isMounted(target: string): Promise<boolean> {

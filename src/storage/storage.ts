@@ -11,13 +11,22 @@ export interface MountOptions {
   readonly gid?: number;
 }
 
+export interface UnmountOptions {
+  /** The caller knows this volume (it wrote the content): a non-empty directory may be deleted. */
+  readonly removeContent?: boolean;
+}
+
 export interface Mounter {
   /** `tmpfs` (real mounts, needs root), `directory` (plain dirs, for the demo without root), or a test fake. */
   readonly kind: string;
   /** Create `target` (and only it: kubelet made the parent) and mount a fresh tmpfs on it. */
   mount(target: string, options: MountOptions): Promise<void>;
-  /** Unmount if mounted and remove the directory. Idempotent: a missing target is fine. */
-  unmount(target: string): Promise<void>;
+  /**
+   * Unmount our tmpfs if one is there and remove the directory. Idempotent: a missing target is
+   * fine. Never follows a symlink at the target, never unmounts anything but a tmpfs, and deletes
+   * content recursively only when `removeContent` says the volume is ours.
+   */
+  unmount(target: string, options?: UnmountOptions): Promise<void>;
   /** Whether a volume of this mounter is at `target` now. */
   isMounted(target: string): Promise<boolean>;
 }

@@ -2,10 +2,11 @@ import * as fs from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { describeError } from '../errors/credmount-error.js';
 import { Errors } from '../errors/catalogue.js';
+import { entryKind } from './entry-kind.js';
 import { errorCode } from './error-code.js';
 import { CommandFailedError, runCommand, type CommandRunner } from './mount-command.js';
 import { MOUNT_INFO_PATH, mountsBelow, readMountInfo, topMountAt } from './mount-info.js';
-import type { Mounter, MountOptions } from './storage.js';
+import type { Mounter, MountOptions, UnmountOptions } from './storage.js';
 import { requireParent } from './target-parent.js';
 
 /**
@@ -68,14 +69,25 @@ export class TmpfsMounter implements Mounter {
     }
   }
 
-  async unmount(target: string): Promise<void> {
+  async unmount(target: string, options: UnmountOptions = {}): Promise<void> {
+    // 1. Never follow a symlink at the target: remove the link itself, nothing it points to.
+    const kind = await entryKind(target);
+    if (kind === 'missing') return; // Idempotent: NodeUnpublishVolume on a target already gone succeeds.
+    if (kind === 'symlink') {
+      await fs.unlink(target);
+      return;
+    }
+    if (kind !== 'directory') throw Errors.internal(`removing ${target} failed: it is not a directory`);
     const resolved = await resolveTarget(target);
-    // Idempotent: NodeUnpublishVolume on a target that is already gone must succeed.
     if (resolved === undefined) return;
 
-    // Unmount until nothing is mounted at the target (a stacked mount would otherwise survive).
-    let mounted = topMountAt(await readMountInfo(this.#mountInfoPath), resolved) !== undefined;
-    for (let attempt = 0; mounted && attempt < MAX_UNMOUNT_ATTEMPTS; attempt++) {
+    // 2. Unmount until no tmpfs is mounted at the target (a stacked mount would otherwise survive);
+    //    anything else mounted there is not ours and is left alone.
+    for (let attempt = 0; ; attempt++) {
+      const top = topMountAt(await readMountInfo(this.#mountInfoPath), resolved);
+      if (top === undefined) break;
+      if (top.fsType !== 'tmpfs') throw Errors.internal(`removing ${target} refused: a ${top.fsType} filesystem is mounted there, not a credmount tmpfs`);
+      if (attempt >= MAX_UNMOUNT_ATTEMPTS) throw Errors.internal(`unmounting ${target} failed: still mounted after ${MAX_UNMOUNT_ATTEMPTS} attempts`);
       try {
         await this.#run('umount', [resolved]);
       } catch (error) {
@@ -84,10 +96,9 @@ export class TmpfsMounter implements Mounter {
           throw Errors.internal(`unmounting ${target} failed: ${describeError(error)}`);
         }
       }
-      mounted = topMountAt(await readMountInfo(this.#mountInfoPath), resolved) !== undefined;
     }
-    if (mounted) throw Errors.internal(`unmounting ${target} failed: still mounted after ${MAX_UNMOUNT_ATTEMPTS} attempts`);
 
+    // 3. Remove the now-empty directory.
     try {
       await fs.rmdir(resolved);
     } catch (error) {
@@ -95,8 +106,9 @@ export class TmpfsMounter implements Mounter {
       if (code === 'ENOENT') return;
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw Errors.internal(`removing ${target} failed: ${describeError(error)}`);
       // Not a mount point, yet not empty: content written while no tmpfs was there (e.g. by the
-      // directory mounter before a switch to root). It is ours and may be credentials on disk,
-      // so remove it — unless something is mounted below, which a recursive delete would empty.
+      // directory mounter before a switch to root). Removed only when the volume is known to be
+      // ours, and never with something mounted below, which a recursive delete would empty.
+      if (options.removeContent !== true) throw Errors.internal(`removing ${target} refused: it is not empty and not a volume this driver knows`);
       const nested = mountsBelow(await readMountInfo(this.#mountInfoPath), resolved);
       if (nested.length > 0) throw Errors.internal(`removing ${target} failed: ${nested[0]?.mountPoint} is mounted inside it`);
       await fs.rm(resolved, { recursive: true, force: true });

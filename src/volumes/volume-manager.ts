@@ -25,11 +25,6 @@ import { SingleFlight } from './single-flight.js';
  */
 export type PublishOutcome = 'mounted' | 'fresh' | 'refreshed' | 'unchanged' | 'kept';
 
-export interface VolumeCondition {
-  readonly abnormal: boolean;
-  readonly message: string;
-}
-
 export interface VolumeManagerOptions {
   readonly registry: ProviderRegistry;
   readonly mounter: Mounter;
@@ -92,64 +87,67 @@ export class VolumeManager {
   }
 
   /**
-   * NodePublishVolume, first call or republish. Everything that can be checked without I/O is
-   * checked before the volume lock is taken, so bad input fails fast and changes nothing.
+   * NodePublishVolume, first call or republish. Bad input fails before anything changes; a
+   * republish of fresh content does no parsing and no I/O beyond the in-memory lookup.
    */
   async publish(request: PublishRequest): Promise<PublishOutcome> {
-    // 1. Pure checks: the provider exists, accepts the parameters, and has its tokens.
     const provider = this.options.registry.get(request.providerName);
-    const parsed = provider.parse(request.parameters, request.identity);
-    const available = [...request.tokens.keys()];
-    for (const audience of parsed.audiences) {
-      if (!request.tokens.has(audience)) throw Errors.tokenAudienceMissing(audience, available);
-    }
     const digest = parametersDigest(provider.name, request.parameters);
 
-    // 2. One call per volume at a time; different volumes proceed concurrently.
+    // One call per volume at a time; different volumes proceed concurrently.
     return this.locks.run(request.volumeId, async () => {
       const state = await this.find(request.volumeId);
-      if (state === undefined) return this.firstPublish(request, provider, parsed, digest);
-      this.checkCompatible(state.metadata, request, digest);
-      // A volume we know of whose mount is gone (node reboot emptied the tmpfs, someone unmounted
-      // it): build it again as if first published rather than report success over nothing.
-      // Checked once for volumes recovered from disk and whenever a refresh is due — not on the
-      // fresh path, which must stay free of I/O (reading the mount table is not cheap on a node).
-      const due = this.clock.now() >= state.refreshAtMs;
-      if ((due || !state.mountVerified) && !(await this.options.mounter.isMounted(request.targetPath))) {
-        this.log.warn({ volumeId: request.volumeId }, 'volume known but not mounted: publishing it again');
-        this.volumes.delete(request.volumeId);
-        return this.firstPublish(request, provider, parsed, digest);
+      if (state !== undefined) {
+        this.checkCompatible(state.metadata, request, digest);
+        // 1. The common case: a volume this process has seen mounted, content not yet due.
+        if (state.mountVerified && this.clock.now() < state.refreshAtMs) return 'fresh';
       }
+      // 2. Everything else needs the provider's view of the parameters and the pod's tokens.
+      const parsed = parseFor(provider, request);
+      if (state === undefined) return this.firstPublish(request, provider, parsed, digest);
+      // 3. A volume we know of whose mount is gone (node reboot emptied the tmpfs, someone
+      //    unmounted it): build it again rather than report success over nothing. Checked for
+      //    volumes recovered from disk and when a refresh is due, never on the fresh path.
+      if (!(await this.options.mounter.isMounted(request.targetPath))) return this.rebuild(state, request, provider, parsed, digest);
       state.mountVerified = true;
-      return this.republish(state, request, provider, parsed);
+      return this.republish(state, request, provider, parsed, digest);
     });
   }
 
-  /** NodeUnpublishVolume: unmount and remove the target; a target already gone is success. */
+  /**
+   * NodeUnpublishVolume: unmount and remove the target; a target already gone is success. Only
+   * the target this volume was published at is touched, and only a tmpfs is ever unmounted.
+   */
   async unpublish(volumeId: string, targetPath: string): Promise<void> {
     await this.locks.run(volumeId, async () => {
       const state = await this.find(volumeId);
-      await this.options.mounter.unmount(targetPath);
-      if (state !== undefined && state.metadata.targetPath === targetPath) {
+      if (state !== undefined && state.metadata.targetPath !== targetPath) {
+        // Idempotent and harmless: this volume does not live there, so there is nothing of ours to remove.
+        this.log.warn({ volumeId }, 'unpublish names a target this volume is not published at: nothing done');
+        return;
+      }
+      // Content is removed recursively only for a volume we know (and so wrote ourselves).
+      await this.options.mounter.unmount(targetPath, { removeContent: state !== undefined });
+      if (state !== undefined) {
         await this.options.metadata.remove(volumeId);
         this.volumes.delete(volumeId);
       }
     });
   }
 
-  /** NodeGetVolumeStats: usage of the volume's tmpfs plus whether its content has expired. */
-  async stats(volumeId: string, volumePath: string): Promise<{ usage: VolumeUsage; condition: VolumeCondition }> {
-    const state = await this.find(volumeId);
-    if (state === undefined) throw Errors.volumeNotFound(volumeId);
-    if (state.metadata.targetPath !== volumePath) throw Errors.volumePathNotFound(volumePath);
-    let usage: VolumeUsage;
+  /** NodeGetVolumeStats: usage of the volume's tmpfs. Read-only: never caches what it looks up. */
+  async stats(volumeId: string, volumePath: string): Promise<VolumeUsage> {
+    const metadata = this.volumes.get(volumeId)?.metadata ?? (await this.options.metadata.load(volumeId));
+    if (metadata === undefined) throw Errors.volumeNotFound(volumeId);
+    if (metadata.targetPath !== volumePath) throw Errors.volumePathNotFound(volumePath);
+    // statfs on a path whose tmpfs vanished would report the node's disk.
+    if (!(await this.options.mounter.isMounted(volumePath))) throw Errors.volumePathNotFound(volumePath);
     try {
-      usage = await readVolumeUsage(volumePath);
+      return await readVolumeUsage(volumePath);
     } catch (error) {
       if (hasErrnoCode(error, 'ENOENT')) throw Errors.volumePathNotFound(volumePath);
       throw error;
     }
-    return { usage, condition: this.condition(state) };
   }
 
   /** Volumes managed now (for tests and the demo). */
@@ -162,7 +160,7 @@ export class VolumeManager {
   private async firstPublish(request: PublishRequest, provider: Provider, parsed: ParsedParameters<unknown>, digest: string): Promise<PublishOutcome> {
     const now = this.clock.now();
     // 1. Fetch before mounting: a refused or failing fetch leaves nothing behind.
-    const result = await this.fetch(request, provider, parsed, undefined);
+    const result = await this.fetch(request, provider, parsed, digest, undefined);
     // 2. Validate names and size before the mount, for the same reason.
     const files = this.toVolumeFiles(result);
     // 3. Mount, fill, and only then record the volume; undo the mount if filling fails.
@@ -181,32 +179,58 @@ export class VolumeManager {
     return 'mounted';
   }
 
+  /** The mount vanished: refetch and mount again, unless the backend is being backed off. */
+  private async rebuild(state: VolumeState, request: PublishRequest, provider: Provider, parsed: ParsedParameters<unknown>, digest: string): Promise<PublishOutcome> {
+    const now = this.clock.now();
+    this.log.warn({ volumeId: request.volumeId }, 'volume known but not mounted: publishing it again');
+    if (now < state.retryAtMs) throw Errors.contentExpired(request.volumeId, `its content was lost and refreshing is backing off: ${state.lastError?.message ?? ''}`);
+    try {
+      return await this.firstPublish(request, provider, parsed, digest);
+    } catch (error) {
+      this.recordFailure(state, provider.name, error, now);
+      throw error;
+    }
+  }
+
   // --- republish -----------------------------------------------------------------------------
 
-  private async republish(state: VolumeState, request: PublishRequest, provider: Provider, parsed: ParsedParameters<unknown>): Promise<PublishOutcome> {
+  private async republish(state: VolumeState, request: PublishRequest, provider: Provider, parsed: ParsedParameters<unknown>, digest: string): Promise<PublishOutcome> {
     const now = this.clock.now();
-    // Idempotent early return, and the common case: content is fresh, no backend I/O.
+    // Idempotent early return: content is fresh (a volume recovered from disk lands here once).
     if (now < state.refreshAtMs) return 'fresh';
     // Backing off after a failure: do not call the backend again before the retry time.
     if (now < state.retryAtMs) return this.keptOrExpired(state, now);
 
-    let result: FetchResult;
+    // Fetch, check and write as one step: whatever fails, the old content stays and we back off.
+    let next: VolumeState;
+    let unchanged: boolean;
     try {
-      result = await this.fetch(request, provider, parsed, state.metadata.versions);
+      const result = await this.fetch(request, provider, parsed, digest, state.metadata.versions);
+      unchanged = sameVersions(state.metadata.versions, result.versions);
+      if (!unchanged) {
+        const files = this.toVolumeFiles(result);
+        await this.options.writer.write(request.targetPath, files, { gid: request.mountGroup, maxBytes: this.options.maxContentBytes });
+      }
+      next = this.newState(request, provider.name, digest, result, now, state.metadata.publishedAt);
     } catch (error) {
       this.recordFailure(state, provider.name, error, now);
       return this.keptOrExpired(state, now);
     }
-
-    const unchanged = sameVersions(state.metadata.versions, result.versions);
-    if (!unchanged) {
-      const files = this.toVolumeFiles(result);
-      await this.options.writer.write(request.targetPath, files, { gid: request.mountGroup, maxBytes: this.options.maxContentBytes });
-    }
-    const next = this.newState(request, provider.name, state.metadata.parametersDigest, result, now, state.metadata.publishedAt);
-    await this.options.metadata.save(next.metadata);
     this.volumes.set(request.volumeId, next);
+    await this.saveMetadata(next.metadata);
     return unchanged ? 'unchanged' : 'refreshed';
+  }
+
+  /**
+   * Metadata of a volume whose content is already on the tmpfs: a failed save is logged, not
+   * fatal — memory has the truth, and the worst a crash before the next save costs is a refetch.
+   */
+  private async saveMetadata(metadata: VolumeMetadata): Promise<void> {
+    try {
+      await this.options.metadata.save(metadata);
+    } catch (error) {
+      this.log.error({ volumeId: metadata.volumeId, err: describeError(error) }, 'could not save volume metadata');
+    }
   }
 
   private keptOrExpired(state: VolumeState, now: number): PublishOutcome {
@@ -244,18 +268,22 @@ export class VolumeManager {
     request: PublishRequest,
     provider: Provider,
     parsed: ParsedParameters<unknown>,
+    digest: string,
     previousVersions: Readonly<Record<string, string>> | undefined,
   ): Promise<FetchResult> {
     const { identity } = request;
+    // Callers share a fetch only when everything the backend sees is the same — including the
+    // tokens themselves, so every pod's own token is presented to (and verified by) the backend.
     const key = fetchKey([
       provider.name,
       identity.namespace,
       identity.serviceAccountName,
-      parametersDigest(provider.name, request.parameters),
+      digest,
       parsed.scope === 'pod' ? identity.podUid : '',
+      ...parsed.audiences.map((audience) => request.tokens.get(audience)?.token ?? ''),
     ]);
     try {
-      const { value } = await this.fetches.do(key, () =>
+      const { value, shared } = await this.fetches.do(key, () =>
         withTimeout(this.fetchTimeoutMs, (signal) =>
           provider.fetch({
             identity,
@@ -267,7 +295,8 @@ export class VolumeManager {
           }),
         ),
       );
-      this.options.metrics.backendFetches.inc({ provider: provider.name, result: 'ok' });
+      // Count backend work once, not once per caller that joined it.
+      if (!shared) this.options.metrics.backendFetches.inc({ provider: provider.name, result: 'ok' });
       return value;
     } catch (error) {
       const failure = asCredmountError(error, provider.name);
@@ -283,8 +312,10 @@ export class VolumeManager {
   }
 
   private newState(request: PublishRequest, providerName: string, digest: string, result: FetchResult, now: number, publishedAt?: string): VolumeState {
-    const refreshAtMs = jitteredRefreshAt(now, result.refreshAt.getTime(), this.random);
     const expiresAtMs = result.expiresAt?.getTime();
+    // Never schedule the refresh after (or right at) the content's own expiry.
+    const latest = expiresAtMs === undefined ? Number.POSITIVE_INFINITY : now + Math.max(0, expiresAtMs - now) * 0.9;
+    const refreshAtMs = jitteredRefreshAt(now, Math.min(result.refreshAt.getTime(), latest), this.random);
     const metadata: VolumeMetadata = {
       volumeId: request.volumeId,
       targetPath: request.targetPath,
@@ -327,15 +358,6 @@ export class VolumeManager {
     return state;
   }
 
-  private condition(state: VolumeState): VolumeCondition {
-    const now = this.clock.now();
-    if (state.expiresAtMs !== undefined && now >= state.expiresAtMs) {
-      return { abnormal: true, message: `credentials expired at ${new Date(state.expiresAtMs).toISOString()}; last refresh error: ${state.lastError?.message ?? 'none'}` };
-    }
-    if (state.failures > 0) return { abnormal: false, message: `refresh failing (${state.failures} attempts), last good content kept: ${state.lastError?.message ?? ''}` };
-    return { abnormal: false, message: 'content is current' };
-  }
-
   private tmpfsSizeBytes(): number {
     return this.options.maxContentBytes * 2 + TMPFS_SLACK_BYTES;
   }
@@ -352,6 +374,16 @@ export class VolumeManager {
       };
     });
   }
+}
+
+/** The provider's parse, then the tokens its parameters need. Pure: nothing has changed yet. */
+function parseFor(provider: Provider, request: PublishRequest): ParsedParameters<unknown> {
+  const parsed = provider.parse(request.parameters, request.identity);
+  if (parsed.audiences.length > 0 && request.tokens.size === 0) throw Errors.tokensMissing();
+  for (const audience of parsed.audiences) {
+    if (!request.tokens.has(audience)) throw Errors.tokenAudienceMissing(audience, [...request.tokens.keys()]);
+  }
+  return parsed;
 }
 
 function stateFromMetadata(metadata: VolumeMetadata): VolumeState {
@@ -378,7 +410,9 @@ function asCredmountError(error: unknown, providerName: string): CredmountError 
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
     return Errors.backendUnavailable(providerName, 'the request timed out');
   }
-  return Errors.backendUnavailable(providerName, describeError(error));
+  // An uncoded error's message was not written for users and may quote backend data (V8's JSON
+  // errors quote their input): only its class name goes on.
+  return Errors.backendUnavailable(providerName, `unexpected error (${error instanceof Error ? error.name : typeof error})`);
 }
 
 /**

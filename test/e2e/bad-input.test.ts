@@ -23,18 +23,26 @@ function setTokens(request: NodePublishVolumeRequest, json: string): void {
   request.volume_context[TOKENS_KEY] = json;
 }
 
-async function tokensFor(world: E2eWorld, claims: { namespace?: string; podName?: string; podUid?: string; serviceAccountName?: string }, request: NodePublishVolumeRequest, issuer?: ServiceAccountTokenIssuer, ttlSeconds?: number, now?: Date): Promise<string> {
+async function tokensFor(
+  world: E2eWorld,
+  claims: { namespace?: string; podName?: string; podUid?: string; serviceAccountName?: string },
+  request: NodePublishVolumeRequest,
+  issuer?: ServiceAccountTokenIssuer,
+  ttlSeconds?: number,
+  now?: Date,
+  audience = 'credmount',
+): Promise<string> {
   const context = request.volume_context;
   const minted = await (issuer ?? world.simulator.issuer).mint({
     namespace: claims.namespace ?? (context['csi.storage.k8s.io/pod.namespace'] as string),
     podName: claims.podName ?? (context['csi.storage.k8s.io/pod.name'] as string),
     podUid: claims.podUid ?? (context['csi.storage.k8s.io/pod.uid'] as string),
     serviceAccountName: claims.serviceAccountName ?? (context['csi.storage.k8s.io/serviceAccount.name'] as string),
-    audience: 'credmount',
+    audience,
     ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
     ...(now === undefined ? {} : { now }),
   });
-  return JSON.stringify({ credmount: minted });
+  return JSON.stringify({ [audience]: minted });
 }
 
 function objectsWith(entry: string): string {
@@ -69,7 +77,14 @@ const CASES: BadCase[] = [
   { name: 'token for another pod', mutate: async (r, w) => setTokens(r, await tokensFor(w, { podUid: '00000000-0000-4000-8000-000000000000' }, r)), code: 'INVALID_ARGUMENT', errorCode: 'CM_TOKEN_IDENTITY_MISMATCH', message: /pod\.uid/ },
   { name: 'token for another namespace', mutate: async (r, w) => setTokens(r, await tokensFor(w, { namespace: 'other' }, r)), code: 'INVALID_ARGUMENT', errorCode: 'CM_TOKEN_IDENTITY_MISMATCH', message: /namespace/ },
   { name: 'token for another service account', mutate: async (r, w) => setTokens(r, await tokensFor(w, { serviceAccountName: 'admin' }, r)), code: 'INVALID_ARGUMENT', errorCode: 'CM_TOKEN_IDENTITY_MISMATCH', message: /serviceaccount/ },
-  { name: 'no token for the audience the provider needs', mutate: (r) => setTokens(r, '{}'), code: 'INVALID_ARGUMENT', errorCode: 'CM_TOKEN_AUDIENCE_MISSING', message: /audience "credmount".*tokenRequests/ },
+  { name: 'no tokens at all (CSIDriver without tokenRequests)', mutate: (r) => setTokens(r, '{}'), code: 'INVALID_ARGUMENT', errorCode: 'CM_TOKENS_MISSING', message: /must set tokenRequests/ },
+  {
+    name: 'no token for the audience the provider needs',
+    mutate: async (r, w) => setTokens(r, await tokensFor(w, {}, r, undefined, undefined, undefined, 'vault')),
+    code: 'INVALID_ARGUMENT',
+    errorCode: 'CM_TOKEN_AUDIENCE_MISSING',
+    message: /no service-account token for audience "credmount" \(kubelet sent "vault"\)/,
+  },
   { name: 'unknown provider', mutate: (r) => (r.volume_context['provider'] = 'hashicorp'), code: 'INVALID_ARGUMENT', errorCode: 'CM_UNKNOWN_PROVIDER', message: /provider: unknown provider "hashicorp" \(this driver has: embedded\)/ },
   { name: 'objects is not YAML', mutate: (r) => (r.volume_context['objects'] = '- objectName: [unclosed'), code: 'INVALID_ARGUMENT', errorCode: 'CM_PARAMETER_INVALID', message: /volume_context\.objects/ },
   { name: 'unknown parameter', mutate: (r) => (r.volume_context['rolename'] = 'x'), code: 'INVALID_ARGUMENT', errorCode: 'CM_PARAMETER_INVALID', message: /rolename/ },

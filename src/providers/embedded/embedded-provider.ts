@@ -170,6 +170,10 @@ export class EmbeddedProvider implements Provider<EmbeddedParameters> {
     for (const object of parameters.objects) {
       if (object.kind !== 'secret') continue;
       const secret = await readStoreSecret(secretsDir, object.secretPath);
+      // A symlink inside the store must not reach a secret the policy would refuse by its real name.
+      if (secret.resolvedPath !== object.secretPath && !grants.allowsSecret(secret.resolvedPath)) {
+        throw Errors.accessDenied(`secret ${JSON.stringify(object.secretPath)} (object ${JSON.stringify(object.objectName)})`, why(`allows ${JSON.stringify(secret.resolvedPath)}, where it leads`));
+      }
       files.push(object.mode === undefined ? { path: object.objectName, content: secret.content } : { path: object.objectName, content: secret.content, mode: object.mode });
       versions[object.objectName] = secret.version;
       refreshTimes.push(now.getTime() + this.options.refreshIntervalMs);

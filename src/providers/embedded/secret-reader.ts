@@ -12,8 +12,10 @@ import { Errors } from '../../errors/catalogue.js';
 
 export interface StoredSecret {
   readonly content: Uint8Array;
-  /** `mtimeMs-size-ino` of the file that was read: changes when the file does, says nothing about the value. */
+  /** `mtimeMs-ctimeMs-ino` of the file that was read: changes when the file does, says nothing about the value (not even its length). */
   readonly version: string;
+  /** Where the path led after symlinks, relative to `secrets/`: the policy is checked on this too. */
+  readonly resolvedPath: string;
 }
 
 /** Kubernetes Secrets stop at 1 MiB; a store file larger than that is a mistake. */
@@ -59,7 +61,11 @@ export async function readStoreSecret(secretsDir: string, secretPath: string): P
       throw new CredmountError(Errors.contentTooLarge.code, Errors.contentTooLarge.status, `${what} is ${info.size} bytes, more than the limit of ${MAX_SECRET_BYTES} bytes`);
     }
     const content = await handle.readFile();
-    return { content: new Uint8Array(content.buffer, content.byteOffset, content.byteLength), version: `${info.mtimeMs}-${info.size}-${info.ino}` };
+    return {
+      content: new Uint8Array(content.buffer, content.byteOffset, content.byteLength),
+      version: `${info.mtimeMs}-${info.ctimeMs}-${info.ino}`,
+      resolvedPath: resolved.slice(root.length + 1).split(sep).join('/'),
+    };
   } finally {
     await handle.close();
   }

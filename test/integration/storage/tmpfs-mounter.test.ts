@@ -113,11 +113,13 @@ void describe('TmpfsMounter (real tmpfs)', () => {
     await assert.rejects(() => fs.lstat(target), { code: 'ENOENT' });
   });
 
-  void it('unmount removes a target that is not a mount point even if it has content', async () => {
+  void it('unmount removes a non-mount-point target with content only when the volume is ours', async () => {
     const target = await newTarget();
     await fs.mkdir(target);
     await fs.writeFile(join(target, 'left-on-disk'), 'x');
-    await mounter.unmount(target);
+    await assertRejectsWithCode(() => mounter.unmount(target), Errors.internal.code, 'INTERNAL');
+    assert.equal(await fs.readFile(join(target, 'left-on-disk'), 'utf8'), 'x');
+    await mounter.unmount(target, { removeContent: true });
     await assert.rejects(() => fs.lstat(target), { code: 'ENOENT' });
   });
 
@@ -143,10 +145,10 @@ void describe('TmpfsMounter (real tmpfs)', () => {
     assert.equal((await fs.stat(target)).dev, (await fs.stat(join(target, '..'))).dev);
     assert.ok(topMountAt(await readMountInfo(), target) !== undefined);
     assert.equal(await mounter.isMounted(target), false, 'a bind mount of ext4 is not our tmpfs');
-    // ...but unmount still clears it: nothing may stay mounted at a target kubelet wants gone.
-    await mounter.unmount(target);
-    assert.equal(topMountAt(await readMountInfo(), target), undefined);
-    await assert.rejects(() => fs.lstat(target), { code: 'ENOENT' });
+    // ...and unmount refuses to touch it: only a credmount tmpfs is ever unmounted.
+    await assertRejectsWithCode(() => mounter.unmount(target, { removeContent: true }), Errors.internal.code, 'INTERNAL');
+    assert.ok(topMountAt(await readMountInfo(), target) !== undefined);
+    await runCommand('umount', [target]);
   });
 
   void it('isMounted resolves symlinks in the path (kubelet root is often a symlink)', async () => {

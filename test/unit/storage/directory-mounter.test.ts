@@ -54,7 +54,8 @@ void describe('DirectoryMounter', () => {
     await mounter.mount(target, { sizeBytes: 1024 });
     await fs.mkdir(join(target, 'sub'));
     await fs.writeFile(join(target, 'sub', 'f'), 'x');
-    await mounter.unmount(target);
+    await assert.rejects(() => mounter.unmount(target), /not a volume this driver knows/);
+    await mounter.unmount(target, { removeContent: true });
     assert.equal(await mounter.isMounted(target), false);
     await assert.rejects(() => fs.lstat(target), { code: 'ENOENT' });
     await mounter.unmount(target);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { Errors, withRetryAfter } from '../../../src/errors/catalogue.js';
@@ -121,8 +121,7 @@ describe('VolumeManager', () => {
       return true;
     });
     assert.equal(await readFile(join(request.targetPath, 'secret.txt'), 'utf8'), 'v1');
-    const stats = await h.manager.stats(request.volumeId, request.targetPath);
-    assert.equal(stats.condition.abnormal, true);
+    assert.match(await h.metrics.registry.metrics(), /^credmount_volumes_expired 1$/m);
   });
 
   test('a refused first publish leaves nothing mounted and nothing recorded', async () => {
@@ -146,14 +145,59 @@ describe('VolumeManager', () => {
     assert.deepEqual(await h.metadata.list(), []);
   });
 
-  test('a refresh that returns a bad file name keeps the old content', async () => {
+  test('a refresh that returns a bad file name keeps the old content and backs off like any failure', async () => {
     const request = await h.request('a');
     await h.manager.publish(request);
     h.provider.files = [{ path: '/etc/passwd', content: 'x' }];
     h.provider.version = '2';
     h.clock.advance(60_000);
-    await assert.rejects(h.manager.publish(request), { code: 'CM_FILE_PATH_INVALID' });
+    assert.equal(await h.manager.publish(request), 'kept');
     assert.equal(await readFile(join(request.targetPath, 'secret.txt'), 'utf8'), 'v1');
+    assert.equal(h.provider.fetches, 2);
+    for (let i = 0; i < 5; i++) assert.equal(await h.manager.publish(request), 'kept');
+    assert.equal(h.provider.fetches, 2, "kubelet's retries do not reach the backend during backoff");
+    assert.match(await h.metrics.registry.metrics(), /credmount_refresh_failures_total\{provider="scripted",code="CM_FILE_PATH_INVALID"\} 1/);
+  });
+
+  test('a failed metadata save after a successful refresh keeps serving the new content', async () => {
+    const request = await h.request('a');
+    await h.manager.publish(request);
+    const save = h.metadata.save.bind(h.metadata);
+    h.metadata.save = async () => {
+      throw new Error('disk full');
+    };
+    h.provider.files = [{ path: 'secret.txt', content: 'v2' }];
+    h.provider.version = '2';
+    h.clock.advance(60_000);
+    assert.equal(await h.manager.publish(request), 'refreshed');
+    h.metadata.save = save;
+    h.clock.advance(1_000);
+    assert.equal(await h.manager.publish(request), 'fresh');
+    assert.equal(await readFile(join(request.targetPath, 'secret.txt'), 'utf8'), 'v2');
+  });
+
+  test('unpublish never touches a path the volume does not live at, nor a foreign non-empty directory', async () => {
+    const request = await h.request('a');
+    await h.manager.publish(request);
+    const elsewhere = await h.request('other');
+    await mkdir(elsewhere.targetPath);
+    await writeFile(join(elsewhere.targetPath, 'keep'), 'x');
+    await h.manager.unpublish(request.volumeId, elsewhere.targetPath);
+    assert.equal(await readFile(join(elsewhere.targetPath, 'keep'), 'utf8'), 'x');
+    assert.equal(await readFile(join(request.targetPath, 'secret.txt'), 'utf8'), 'v1', 'the real volume is untouched too');
+    await assert.rejects(h.manager.unpublish('csi-unknown', elsewhere.targetPath), /not empty and not a volume this driver knows/);
+    assert.equal(await readFile(join(elsewhere.targetPath, 'keep'), 'utf8'), 'x');
+  });
+
+  test('unpublish of a target that is a symlink removes the link, not what it points to', async () => {
+    const victim = await h.request('victim');
+    await mkdir(victim.targetPath);
+    await writeFile(join(victim.targetPath, 'precious'), 'x');
+    const request = await h.request('a');
+    await symlink(victim.targetPath, request.targetPath);
+    await h.manager.unpublish(request.volumeId, request.targetPath);
+    assert.equal(await exists(request.targetPath), false);
+    assert.equal(await readFile(join(victim.targetPath, 'precious'), 'utf8'), 'x');
   });
 
   test('pure checks fail before anything happens: unknown provider, bad parameters, missing audience', async () => {
@@ -162,9 +206,11 @@ describe('VolumeManager', () => {
     const badParams = await h.request('b', { parameters: { objects: 'bad' } });
     await assert.rejects(h.manager.publish(badParams), { code: 'CM_PARAMETER_INVALID', field: 'volume_context.objects' });
     const noToken = await h.request('c', { tokens: new Map() });
-    await assert.rejects(h.manager.publish(noToken), { code: 'CM_TOKEN_AUDIENCE_MISSING' });
+    await assert.rejects(h.manager.publish(noToken), { code: 'CM_TOKENS_MISSING' });
+    const otherAudience = await h.request('d', { tokens: new Map([['vault', { audience: 'vault', token: 'x.y.z', expiresAt: new Date(h.clock.now() + 600_000) }]]) });
+    await assert.rejects(h.manager.publish(otherAudience), { code: 'CM_TOKEN_AUDIENCE_MISSING', message: /kubelet sent "vault"/ });
     assert.equal(h.provider.fetches, 0);
-    for (const r of [unknown, badParams, noToken]) assert.equal(await exists(r.targetPath), false);
+    for (const r of [unknown, badParams, noToken, otherAudience]) assert.equal(await exists(r.targetPath), false);
   });
 
   test('a republish with different arguments is ALREADY_EXISTS and changes nothing', async () => {
@@ -276,7 +322,7 @@ describe('VolumeManager', () => {
   test('a volume whose mount vanished is rebuilt on the next due republish', async () => {
     const request = await h.request('a');
     await h.manager.publish(request);
-    await h.mounter.unmount(request.targetPath);
+    await h.mounter.unmount(request.targetPath, { removeContent: true });
     h.clock.advance(60_000);
     assert.equal(await h.manager.publish(request), 'mounted');
     assert.equal(await readFile(join(request.targetPath, 'secret.txt'), 'utf8'), 'v1');
@@ -285,7 +331,7 @@ describe('VolumeManager', () => {
   test('a recovered volume whose mount vanished (node reboot) is rebuilt on its first republish', async () => {
     const request = await h.request('a');
     await h.manager.publish(request);
-    await h.mounter.unmount(request.targetPath);
+    await h.mounter.unmount(request.targetPath, { removeContent: true });
     h.manager = h.newManager();
     assert.equal(await h.manager.publish(request), 'mounted');
     assert.equal(h.provider.fetches, 2);
@@ -307,14 +353,25 @@ describe('VolumeManager', () => {
     assert.equal(checks, 1, 'checked once the refresh was due');
   });
 
-  test('stats: unknown volume is NOT_FOUND; a known one reports usage', async () => {
+  test('stats: unknown volume is NOT_FOUND; a known one reports usage; a vanished mount is NOT_FOUND', async () => {
     await assert.rejects(h.manager.stats('csi-unknown', '/nowhere'), { code: 'CM_VOLUME_NOT_FOUND', status: 'NOT_FOUND' });
     const request = await h.request('a');
     await h.manager.publish(request);
-    const { usage, condition } = await h.manager.stats(request.volumeId, request.targetPath);
+    const usage = await h.manager.stats(request.volumeId, request.targetPath);
     assert.ok(usage.totalBytes > 0);
-    assert.equal(condition.abnormal, false);
     await assert.rejects(h.manager.stats(request.volumeId, '/elsewhere'), { status: 'NOT_FOUND' });
+    await h.mounter.unmount(request.targetPath, { removeContent: true });
+    await assert.rejects(h.manager.stats(request.volumeId, request.targetPath), { code: 'CM_VOLUME_PATH_NOT_FOUND' });
+  });
+
+  test('stats racing an unpublish does not bring the volume back', async () => {
+    const request = await h.request('a');
+    await h.manager.publish(request);
+    h.manager = h.newManager(); // after a restart: the volume is known only on disk
+    const racing = h.manager.stats(request.volumeId, request.targetPath).catch(() => undefined);
+    await h.manager.unpublish(request.volumeId, request.targetPath);
+    await racing;
+    assert.match(await h.metrics.registry.metrics(), /^credmount_volumes 0$/m);
   });
 
   test('gauges report managed volumes and the earliest expiry', async () => {
@@ -325,8 +382,53 @@ describe('VolumeManager', () => {
     assert.match(text, /^credmount_earliest_expiry_seconds 120$/m);
   });
 
-  test('an uncoded provider exception becomes a coded UNAVAILABLE error', async () => {
-    h.provider.failWith = new Error('socket hang up');
-    await assert.rejects(h.manager.publish(await h.request('a')), (e: unknown) => e instanceof CredmountError && e.code === 'CM_BACKEND_UNAVAILABLE' && /socket hang up/.test(e.message));
+  test('an uncoded provider exception becomes a coded UNAVAILABLE error that does not repeat its text', async () => {
+    let leaked: unknown;
+    try {
+      JSON.parse('hunter2');
+    } catch (error) {
+      leaked = error;
+    }
+    h.provider.failWith = leaked as Error;
+    await assert.rejects(h.manager.publish(await h.request('a')), (e: unknown) => {
+      assert.ok(e instanceof CredmountError);
+      assert.equal(e.code, 'CM_BACKEND_UNAVAILABLE');
+      assert.match(e.message, /unexpected error \(SyntaxError\)/);
+      assert.doesNotMatch(e.message, /hunter2/);
+      return true;
+    });
+  });
+
+  test('a shared fetch is counted once as backend work', async () => {
+    const gate = latch();
+    h.provider.gate = gate.promise;
+    const requests = await Promise.all(['a', 'b', 'c'].map((n) => h.request(n)));
+    const publishing = requests.map((r) => h.manager.publish(r));
+    await new Promise((resolve) => setImmediate(resolve));
+    gate.open();
+    await Promise.all(publishing);
+    assert.match(await h.metrics.registry.metrics(), /credmount_backend_fetches_total\{provider="scripted",result="ok"\} 1/);
+  });
+
+  test('pods with different tokens never join one fetch: each token reaches the backend', async () => {
+    const gate = latch();
+    h.provider.gate = gate.promise;
+    const a = await h.request('a');
+    const b = await h.request('b', { tokens: new Map([['scripted', { audience: 'scripted', token: 'other.pod.token', expiresAt: new Date(h.clock.now() + 3_600_000) }]]) });
+    const publishing = [h.manager.publish(a), h.manager.publish(b)];
+    await new Promise((resolve) => setImmediate(resolve));
+    gate.open();
+    await Promise.all(publishing);
+    assert.equal(h.provider.fetches, 2);
+  });
+
+  test('content that expires before the provider\'s refresh time is refreshed before it expires', async () => {
+    h.provider.refreshInMs = 3_600_000;
+    h.provider.expiresInMs = 100_000;
+    const request = await h.request('a');
+    await h.manager.publish(request);
+    h.clock.advance(91_000);
+    assert.equal(await h.manager.publish(request), 'unchanged');
+    assert.equal(h.provider.fetches, 2);
   });
 });

@@ -55,7 +55,7 @@ describe('embedded provider: secrets', () => {
       ],
     );
     const info = await stat(join(storeDir, 'secrets/payments/db-password'));
-    assert.equal(result.versions['db'], `${info.mtimeMs}-${info.size}-${info.ino}`);
+    assert.equal(result.versions['db'], `${info.mtimeMs}-${info.ctimeMs}-${info.ino}`);
     assert.equal(result.refreshAt.getTime(), now.getTime() + 120_000);
     assert.equal(result.expiresAt, undefined);
   });
@@ -70,7 +70,7 @@ describe('embedded provider: secrets', () => {
     for (const version of [a, b]) {
       assert.ok(!version.includes('same-value'));
       for (const digest of digests) assert.ok(!version.includes(digest) && !version.includes(digest.slice(0, 8)));
-      assert.match(version, /^[\d.]+-\d+-\d+$/);
+      assert.match(version, /^[\d.]+-[\d.]+-\d+$/);
     }
 
     // a new value (same length) in place changes the version; the old value does not come back
@@ -131,6 +131,13 @@ describe('embedded provider: secrets', () => {
     await symlink('db-password', join(storeDir, 'secrets/payments/db-alias'));
     const result = await fetchObjects('- {objectName: x, secretPath: payments/db-alias}');
     assert.equal(text(result.files[0]?.content ?? new Uint8Array()), 's3cr3t-db-password');
+  });
+
+  it('refuses a symlink inside secrets/ that leads to a secret the policy does not allow', async () => {
+    await symlink('../other/db-password', join(storeDir, 'secrets/payments/sneaky'));
+    const error = await fetchError('- {objectName: x, secretPath: payments/sneaky}');
+    assert.equal(error.status, 'PERMISSION_DENIED');
+    assert.match(error.message, /other\/db-password/);
   });
 
   it('checks the policy for every object before reading any', async () => {

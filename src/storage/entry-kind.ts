@@ -1,0 +1,14 @@
+import * as fs from 'node:fs/promises';
+import { errorCode } from './error-code.js';
+
+/** What is at `path`, without following a symlink there. */
+export async function entryKind(path: string): Promise<'missing' | 'symlink' | 'directory' | 'other'> {
+  try {
+    const stats = await fs.lstat(path);
+    return stats.isSymbolicLink() ? 'symlink' : stats.isDirectory() ? 'directory' : 'other';
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+    throw error;
+  }
+}
