@@ -20,6 +20,15 @@ export interface DriverConfig {
   readonly providers: readonly string[];
   readonly fetchTimeoutMs: number;
   readonly embedded: EmbeddedConfig;
+  readonly vault: VaultConfig;
+}
+
+export interface VaultConfig {
+  readonly address: string;
+  readonly authMountPath: string;
+  readonly audience: string;
+  readonly caCertPath: string;
+  readonly refreshIntervalMs: number;
 }
 
 export interface EmbeddedConfig {
@@ -34,7 +43,7 @@ export interface EmbeddedConfig {
 }
 
 export const DRIVER_NAME = 'csi.credmount.dev';
-const KNOWN_PROVIDERS = ['embedded'] as const;
+const KNOWN_PROVIDERS = ['embedded', 'vault'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Flag → description, for `credmount driver --help`; defaults are shown from the parser below. */
@@ -58,6 +67,11 @@ export const DRIVER_FLAGS = {
   'embedded-refresh-interval': { type: 'string', default: '5m', help: 'embedded provider: how often secrets are re-read' },
   'embedded-certificate-ttl': { type: 'string', default: '5m', help: 'embedded provider: default certificate lifetime' },
   'embedded-max-certificate-ttl': { type: 'string', default: '24h', help: 'embedded provider: longest certificate lifetime' },
+  'vault-address': { type: 'string', default: process.env['VAULT_ADDR'] ?? '', help: 'vault provider: address when a volume sets no vaultAddress (env VAULT_ADDR)' },
+  'vault-auth-mount-path': { type: 'string', default: 'kubernetes', help: 'vault provider: auth mount when a volume sets no vaultAuthMountPath' },
+  'vault-audience': { type: 'string', default: 'vault', help: 'vault provider: token audience when a volume sets no audience (must be in tokenRequests)' },
+  'vault-ca-cert': { type: 'string', default: '', help: 'vault provider: CA file when a volume sets no vaultCACertPath' },
+  'vault-refresh-interval': { type: 'string', default: '5m', help: 'vault provider: how often static (KV) secrets are re-read' },
 } as const;
 
 export class ConfigError extends Error {
@@ -140,6 +154,13 @@ export function parseDriverConfig(argv: readonly string[]): DriverConfig {
       refreshIntervalMs: duration('embedded-refresh-interval'),
       certificateTtlMs,
       maxCertificateTtlMs,
+    }),
+    vault: Object.freeze({
+      address: text('vault-address'),
+      authMountPath: text('vault-auth-mount-path'),
+      audience: text('vault-audience'),
+      caCertPath: text('vault-ca-cert'),
+      refreshIntervalMs: duration('vault-refresh-interval'),
     }),
   });
 }

@@ -20,6 +20,8 @@ export interface DriverAppOptions {
   readonly mounter?: Mounter;
   /** Replace the clock (tests that simulate an hour of republishes in seconds). */
   readonly clock?: Clock;
+  /** Replace the jitter source (tests that count backend requests exactly). */
+  readonly random?: () => number;
 }
 
 export interface DriverApp {
@@ -49,6 +51,16 @@ async function loadProviders(config: DriverConfig): Promise<Provider[]> {
           refreshIntervalMs: e.refreshIntervalMs,
           defaultCertificateTtlMs: e.certificateTtlMs,
           maxCertificateTtlMs: e.maxCertificateTtlMs,
+        }),
+      );
+    }
+    if (name === 'vault') {
+      const { createVaultProvider } = await import('../providers/vault/vault-provider.js');
+      const v = config.vault;
+      providers.push(
+        createVaultProvider({
+          defaults: { address: v.address, authMountPath: v.authMountPath, audience: v.audience, caCertPath: v.caCertPath === '' ? undefined : v.caCertPath },
+          staticRefreshIntervalMs: v.refreshIntervalMs,
         }),
       );
     }
@@ -82,6 +94,7 @@ export async function startDriver(config: DriverConfig, options: DriverAppOption
     maxContentBytes: config.maxVolumeBytes,
     fetchTimeoutMs: config.fetchTimeoutMs,
     ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.random === undefined ? {} : { random: options.random }),
   });
 
   // Recover before serving, so no call can race the state directory being read.

@@ -1,0 +1,42 @@
+import type { VaultResponse } from './vault-http.js';
+
+/** A dynamic secret this driver holds for one volume: its lease and the response it came with. */
+export interface HeldLease {
+  readonly leaseId: string;
+  /** Whether Vault said it may be renewed (and has not refused a renewal since). */
+  renewable: boolean;
+  /** The TTL Vault granted when it was issued: the increment we ask for on renewal. */
+  readonly durationSeconds: number;
+  expiresAtMs: number;
+  readonly response: VaultResponse;
+}
+
+/**
+ * Leases by volume and request, in memory only (a lease id plus a token is enough to renew or
+ * revoke, so neither goes to disk). After a driver restart the next refresh issues a new
+ * credential — the safe direction.
+ */
+export class LeaseBook {
+  private readonly leases = new Map<string, HeldLease>();
+
+  get(key: string): HeldLease | undefined {
+    return this.leases.get(key);
+  }
+
+  set(key: string, lease: HeldLease): void {
+    this.leases.set(key, lease);
+  }
+
+  delete(key: string): void {
+    this.leases.delete(key);
+  }
+
+  /** Forget leases that have expired (their volumes are gone, or were refreshed elsewhere). */
+  sweep(nowMs: number): void {
+    for (const [key, lease] of this.leases) if (lease.expiresAtMs <= nowMs) this.leases.delete(key);
+  }
+
+  get size(): number {
+    return this.leases.size;
+  }
+}

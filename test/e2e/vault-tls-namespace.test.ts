@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { VaultWorld } from '../support/vault-world.js';
+
+const OBJECTS = '- objectName: k\n  secretPath: secret/data/app/tls\n  secretKey: k\n';
+
+describe('Vault over TLS with a client certificate, all from the volume parameters', () => {
+  let world: VaultWorld;
+  let files: { ca: string; cert: string; key: string };
+  before(async () => {
+    world = await VaultWorld.start({ vault: { tls: { requireClientCert: true } } });
+    world.vault.writeKv2('secret', 'app/tls', { k: 'over-tls' });
+    files = { ca: join(world.workdir, 'vault-ca.pem'), cert: join(world.workdir, 'client.pem'), key: join(world.workdir, 'client-key.pem') };
+    await writeFile(files.ca, world.vault.caPem ?? '');
+    await writeFile(files.cert, world.vault.clientCertPem ?? '');
+    await writeFile(files.key, world.vault.clientKeyPem ?? '');
+  });
+  after(async () => {
+    await world.stop();
+  });
+
+  test('vaultCACertPath + client certificate: mounts', async () => {
+    assert.match(world.vault.url, /^https:/);
+    const pod = world.pod(OBJECTS, { parameters: { vaultCACertPath: files.ca, vaultTLSClientCertPath: files.cert, vaultTLSClientKeyPath: files.key } });
+    const event = await world.simulator.publish(pod);
+    assert.equal(event.ok, true, event.message);
+    assert.equal(await readFile(join(event.targetPath, 'k'), 'utf8'), 'over-tls');
+    assert.equal((await world.simulator.unpublish(pod)).ok, true);
+  });
+
+  test('without the CA the server is not trusted: UNAVAILABLE naming Vault, nothing mounted', async () => {
+    const pod = world.pod(OBJECTS, { parameters: { vaultTLSClientCertPath: files.cert, vaultTLSClientKeyPath: files.key } });
+    const event = await world.simulator.publish(pod);
+    assert.equal(event.ok, false);
+    assert.equal(event.code, 'UNAVAILABLE');
+    assert.match(event.message ?? '', /Vault at https:\/\/127\.0\.0\.1:\d+ is unavailable/);
+  });
+
+  test('vaultSkipTLSVerify: "true" trusts any server certificate (the client certificate is still needed)', async () => {
+    const pod = world.pod(OBJECTS, { parameters: { vaultSkipTLSVerify: 'true', vaultTLSClientCertPath: files.cert, vaultTLSClientKeyPath: files.key } });
+    const event = await world.simulator.publish(pod);
+    assert.equal(event.ok, true, event.message);
+    assert.equal((await world.simulator.unpublish(pod)).ok, true);
+  });
+
+  test('a CA file that does not exist is a clear error', async () => {
+    const pod = world.pod(OBJECTS, { parameters: { vaultCACertPath: join(world.workdir, 'missing.pem') } });
+    const event = await world.simulator.publish(pod);
+    assert.equal(event.ok, false);
+    assert.match(event.message ?? '', /TLS files could not be read/);
+  });
+});
+
+describe('Vault Enterprise namespace', () => {
+  let world: VaultWorld;
+  before(async () => {
+    world = await VaultWorld.start({ vault: { namespace: 'acceptance' } });
+    world.vault.writeKv2('secret', 'app/ns', { greeting: 'hello-namespaces' });
+  });
+  after(async () => {
+    await world.stop();
+  });
+
+  test('vaultNamespace is sent on login and reads', async () => {
+    const pod = world.pod('- objectName: g\n  secretPath: secret/data/app/ns\n  secretKey: greeting\n', { parameters: { vaultNamespace: 'acceptance' } });
+    const event = await world.simulator.publish(pod);
+    assert.equal(event.ok, true, event.message);
+    assert.equal(await readFile(join(event.targetPath, 'g'), 'utf8'), 'hello-namespaces');
+    assert.ok(world.vault.requests.every((r) => r.namespace === 'acceptance'));
+    assert.equal((await world.simulator.unpublish(pod)).ok, true);
+  });
+
+  test('without it the namespace is not reached', async () => {
+    const pod = world.pod('- objectName: g\n  secretPath: secret/data/app/ns\n  secretKey: greeting\n');
+    const event = await world.simulator.publish(pod);
+    assert.equal(event.ok, false);
+    assert.equal(event.code, 'PERMISSION_DENIED');
+  });
+});

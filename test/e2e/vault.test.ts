@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { VaultWorld } from '../support/vault-world.js';
+
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
+const KUBELET_CADENCE_MS = 60_000;
+
+describe('Vault provider end to end through the kubelet simulator', () => {
+  let world: VaultWorld;
+  before(async () => {
+    world = await VaultWorld.start();
+    world.vault.writeKv2('secret', 'app/db', { password: 'v1-password', user: 'app' });
+    world.vault.addDatabaseRole('app', { ttlSeconds: 600, maxTtlSeconds: 1800 });
+  });
+  after(async () => {
+    await world.stop();
+  });
+
+  test("pod A's token reads its secret; pod B (another service account) is refused and gets nothing mounted", async () => {
+    const objects = '- objectName: db-password\n  secretPath: secret/data/app/db\n  secretKey: password\n';
+    const a = world.pod(objects);
+    const published = await world.simulator.publish(a);
+    assert.equal(published.ok, true, published.message);
+    assert.equal(await readFile(join(published.targetPath, 'db-password'), 'utf8'), 'v1-password');
+
+    const b = world.pod(objects, { serviceAccountName: 'intruder' });
+    const refused = await world.simulator.publish(b);
+    assert.equal(refused.ok, false);
+    assert.equal(refused.code, 'PERMISSION_DENIED');
+    assert.match(refused.message ?? '', /login to Vault auth mount "kubernetes" as role "app" for demo\/intruder: access denied: Vault answered 403/);
+    assert.equal(await exists(refused.targetPath), false);
+    assert.equal((await world.simulator.unpublish(a)).ok, true);
+  });
+
+  test('a KV v2 update appears after the next due refresh, and only then; unchanged versions write nothing', async () => {
+    world.vault.writeKv2('secret', 'app/rotating', { token: 'first' });
+    const pod = world.pod('- objectName: api-token\n  secretPath: secret/data/app/rotating\n  secretKey: token\n');
+    const published = await world.simulator.publish(pod);
+    assert.equal(published.ok, true, published.message);
+    const file = join(published.targetPath, 'api-token');
+    const dataLinkBefore = await readFile(join(published.targetPath, '..data', 'api-token'));
+    world.clock.advance(5 * 60_000 + 1_000);
+    await world.simulator.publish(pod); // due, same version: nothing written
+    assert.deepEqual(await readFile(join(published.targetPath, '..data', 'api-token')), dataLinkBefore);
+
+    world.vault.writeKv2('secret', 'app/rotating', { token: 'second' });
+    for (let elapsed = 0; elapsed < 4 * 60_000; elapsed += KUBELET_CADENCE_MS) {
+      world.clock.advance(KUBELET_CADENCE_MS);
+      await world.simulator.publish(pod);
+      assert.equal(await readFile(file, 'utf8'), 'first', 'not before the refresh is due');
+    }
+    world.clock.advance(KUBELET_CADENCE_MS + 1_000);
+    await world.simulator.publish(pod);
+    assert.equal(await readFile(file, 'utf8'), 'second');
+    assert.equal((await world.simulator.unpublish(pod)).ok, true);
+  });
+
+  test('a dynamic secret over a simulated hour at kubelet cadence: renewed at 2/3 of its lease, re-issued only near max TTL', async () => {
+    world.vault.resetObservations();
+    const started = world.clock.now();
+    const pod = world.pod('- objectName: db-user\n  secretPath: database/creds/app\n  secretKey: username\n- objectName: db-pass\n  secretPath: database/creds/app\n  secretKey: password\n');
+    const published = await world.simulator.publish(pod);
+    assert.equal(published.ok, true, published.message);
+    const users = new Set([await readFile(join(published.targetPath, 'db-user'), 'utf8')]);
+    let republishes = 0;
+    for (let elapsed = 0; elapsed < 3_600_000; elapsed += KUBELET_CADENCE_MS) {
+      world.clock.advance(KUBELET_CADENCE_MS);
+      const event = await world.simulator.publish(pod);
+      assert.equal(event.ok, true, event.message);
+      republishes += 1;
+      users.add(await readFile(join(published.targetPath, 'db-user'), 'utf8'));
+      // username and password always come from the same credential (one request per path)
+    }
+    const counts = world.vault.counts();
+    const timeline = world.vault.requests.map((r) => `${Math.round((r.at - started) / 1000)}s ${r.kind} ${r.status}`);
+    // Lease 600 s, max TTL 1800 s, kubelet every 60 s, refresh at 2/3 of each grant: 3
+    // credentials and 8 renewal calls in the hour, against 61 reads for a driver that fetches on
+    // every republish.
+    assert.equal(republishes, 60);
+    // Issue at 0 s; renew at 420, 840, 1260 s; at 1620 s renewal can no longer extend the lease
+    // (max TTL 1800 s) → a new credential; the same cycle from 1620 s to 3240 s.
+    assert.equal(counts.creds, 3, timeline.join('\n'));
+    assert.equal(counts.renew, 8, timeline.join('\n'));
+    // The Vault token that owns the leases is renewed (renew-self), never replaced by a new login,
+    // so Vault never revokes the pod's credentials under it.
+    assert.ok(counts.token >= 1, timeline.join('\n'));
+    assert.ok(counts.login <= 1, timeline.join('\n'));
+    assert.ok(!timeline.some((line) => / 400$/.test(line)), `no renewal of a revoked lease:\n${timeline.join('\n')}`);
+    assert.equal(users.size, 3, 'the volume changed exactly when a new credential was issued');
+    assert.equal((await world.simulator.unpublish(pod)).ok, true);
+  });
+
+  test('50 pods of one identity starting together cause one login, not 50', async () => {
+    world.vault.writeKv2('secret', 'app/shared', { k: 'v' });
+    world.clock.advance(3_600_000); // past every cached Vault token
+    world.vault.resetObservations();
+    const pods = Array.from({ length: 50 }, () => world.pod('- objectName: k\n  secretPath: secret/data/app/shared\n  secretKey: k\n'));
+    const events = await Promise.all(pods.map((pod) => world.simulator.publish(pod)));
+    assert.deepEqual(
+      events.filter((e) => !e.ok).map((e) => e.message),
+      [],
+    );
+    assert.equal(world.vault.counts().login, 1);
+    assert.equal(world.vault.counts().kv, 50);
+    for (const pod of pods) assert.equal((await world.simulator.unpublish(pod)).ok, true);
+  });
+
+  test('Vault answering 429 during republish: old content stays and Retry-After is honoured; then Vault down: old content stays', async () => {
+    world.vault.writeKv2('secret', 'app/limited', { k: 'before' });
+    const pod = world.pod('- objectName: k\n  secretPath: secret/data/app/limited\n  secretKey: k\n');
+    const published = await world.simulator.publish(pod);
+    assert.equal(published.ok, true, published.message);
+    world.vault.writeKv2('secret', 'app/limited', { k: 'after' });
+    await world.vault.setFault({ kind: 'rate-limited', retryAfterSeconds: 300 });
+    world.clock.advance(5 * 60_000 + 1_000);
+    world.vault.resetObservations();
+    assert.equal((await world.simulator.publish(pod)).ok, true, 'the content is still valid: kubelet sees success');
+    assert.equal(await readFile(join(published.targetPath, 'k'), 'utf8'), 'before');
+    const afterFirst = world.vault.requests.length;
+    assert.ok(afterFirst >= 1);
+    for (let i = 0; i < 4; i++) {
+      world.clock.advance(KUBELET_CADENCE_MS);
+      await world.simulator.publish(pod);
+    }
+    assert.equal(world.vault.requests.length, afterFirst, 'no request to Vault before its Retry-After (300 s) has passed');
+
+    await world.vault.setFault({ kind: 'down', mode: 'refuse' });
+    world.clock.advance(2 * KUBELET_CADENCE_MS);
+    assert.equal((await world.simulator.publish(pod)).ok, true);
+    assert.equal(await readFile(join(published.targetPath, 'k'), 'utf8'), 'before');
+
+    await world.vault.setFault(undefined);
+    world.clock.advance(10 * 60_000);
+    assert.equal((await world.simulator.publish(pod)).ok, true);
+    assert.equal(await readFile(join(published.targetPath, 'k'), 'utf8'), 'after');
+    assert.equal((await world.simulator.unpublish(pod)).ok, true);
+  });
+
+  test("a SecretProviderClass from vault-csi-provider's documentation parses and mounts (only the address pointed at the test server)", async () => {
+    const fixtures = resolve(fileURLToPath(import.meta.url), '../../../../test/fixtures/vault/sample-secretproviderclasses.yaml');
+    const spc = parseAllDocuments(readFileSync(fixtures, 'utf8'))
+      .map((d) => d.toJS() as { metadata: { name: string }; spec: { parameters: Record<string, string> } })
+      .find((d) => d.metadata.name === 'vault-database');
+    assert.ok(spc);
+    world.vault.addPolicy('database', ['secret/data/db-pass']);
+    world.vault.addKubernetesRole('kubernetes', 'database', { boundServiceAccountNames: ['webapp-sa'], boundServiceAccountNamespaces: ['default'], audience: 'vault', policies: ['database'] });
+    world.vault.writeKv2('secret', 'db-pass', { password: 'db-secret-password' });
+    const pod = {
+      ...world.pod(''),
+      namespace: 'default',
+      serviceAccountName: 'webapp-sa',
+      attributes: { provider: 'vault', ...spc.spec.parameters, vaultAddress: world.vault.url },
+    };
+    const published = await world.simulator.publish(pod);
+    assert.equal(published.ok, true, published.message);
+    assert.equal(await readFile(join(published.targetPath, 'db-password'), 'utf8'), 'db-secret-password');
+    assert.equal(((await stat(join(published.targetPath, '..data', 'db-password'))).mode & 0o777).toString(8), '644');
+    assert.equal((await world.simulator.unpublish(pod)).ok, true);
+  });
+
+  test('PKI issue with method PUT and secretArgs: the whole response as JSON, renewed at 2/3 of the certificate lifetime', async () => {
+    await world.vault.addPkiRole('app', { allowedDomains: ['example.com'], allowSubdomains: true, maxTtlSeconds: 86_400 });
+    const objects = '- objectName: certs\n  secretPath: pki/issue/app\n  method: PUT\n  secretArgs:\n    common_name: web.example.com\n    ttl: 15m\n';
+    const pod = world.pod(objects);
+    const published = await world.simulator.publish(pod);
+    assert.equal(published.ok, true, published.message);
+    const first = JSON.parse(await readFile(join(published.targetPath, 'certs'), 'utf8')) as { data: { certificate: string; serial_number: string } };
+    assert.match(first.data.certificate, /BEGIN CERTIFICATE/);
+    world.clock.advance(9 * 60_000);
+    await world.simulator.publish(pod);
+    const still = JSON.parse(await readFile(join(published.targetPath, 'certs'), 'utf8')) as { data: { serial_number: string } };
+    assert.equal(still.data.serial_number, first.data.serial_number, 'not renewed before 2/3 of 15 minutes');
+    world.clock.advance(2 * 60_000);
+    await world.simulator.publish(pod);
+    const renewed = JSON.parse(await readFile(join(published.targetPath, 'certs'), 'utf8')) as { data: { serial_number: string } };
+    assert.notEqual(renewed.data.serial_number, first.data.serial_number);
+    assert.equal((await world.simulator.unpublish(pod)).ok, true);
+  });
+});
