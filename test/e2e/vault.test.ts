@@ -167,6 +167,47 @@ describe('Vault provider end to end through the kubelet simulator', () => {
     assert.equal((await world.simulator.unpublish(pod)).ok, true);
   });
 
+  test('JWT auth mount (vaultAuthMountPath: jwt): bound subject and audience checked by Vault', async () => {
+    world.vault.configureJwtAuth('jwt', { jwksUrl: world.simulator.jwks.jwksUri });
+    world.vault.addJwtRole('jwt', 'app-jwt', { userClaim: 'sub', boundAudiences: ['vault'], boundSubject: 'system:serviceaccount:demo:app', policies: ['app'] });
+    world.vault.writeKv2('secret', 'app/jwt', { k: 'via-jwt' });
+    const objects = '- objectName: k\n  secretPath: secret/data/app/jwt\n  secretKey: k\n';
+    const pod = world.pod(objects, { parameters: { vaultAuthMountPath: 'jwt', roleName: 'app-jwt' } });
+    const event = await world.simulator.publish(pod);
+    assert.equal(event.ok, true, event.message);
+    assert.equal(await readFile(join(event.targetPath, 'k'), 'utf8'), 'via-jwt');
+    const other = world.pod(objects, { serviceAccountName: 'intruder', parameters: { vaultAuthMountPath: 'jwt', roleName: 'app-jwt' } });
+    const refused = await world.simulator.publish(other);
+    assert.equal(refused.ok, false);
+    assert.match(refused.message ?? '', /Vault answered 400 \(error validating (token|claims)/);
+    assert.equal(await exists(refused.targetPath), false);
+    assert.equal((await world.simulator.unpublish(pod)).ok, true);
+  });
+
+  test('KV v1 reads: the value under secretKey, and the whole response when secretKey is empty', async () => {
+    world.vault.writeKv1('kv', 'app/conf', { mode: 'blue', replicas: 3 });
+    const pod = world.pod('- objectName: mode\n  secretPath: kv/app/conf\n  secretKey: mode\n- objectName: replicas\n  secretPath: kv/app/conf\n  secretKey: replicas\n- objectName: all.json\n  secretPath: kv/app/conf\n');
+    const event = await world.simulator.publish(pod);
+    assert.equal(event.ok, true, event.message);
+    assert.equal(await readFile(join(event.targetPath, 'mode'), 'utf8'), 'blue');
+    assert.equal(await readFile(join(event.targetPath, 'replicas'), 'utf8'), '3');
+    const whole = JSON.parse(await readFile(join(event.targetPath, 'all.json'), 'utf8')) as { data: unknown; lease_duration: number };
+    assert.deepEqual(whole.data, { mode: 'blue', replicas: 3 });
+    assert.equal((await world.simulator.unpublish(pod)).ok, true);
+  });
+
+  test('a sealed Vault: the first publish is UNAVAILABLE saying so, and nothing is mounted', async () => {
+    await world.vault.setFault({ kind: 'sealed' });
+    world.clock.advance(3_600_000); // no cached token: the login itself meets the sealed Vault
+    const pod = world.pod('- objectName: k\n  secretPath: secret/data/app/db\n  secretKey: password\n');
+    const event = await world.simulator.publish(pod);
+    await world.vault.setFault(undefined);
+    assert.equal(event.ok, false);
+    assert.equal(event.code, 'UNAVAILABLE');
+    assert.match(event.message ?? '', /Vault is sealed/);
+    assert.equal(await exists(event.targetPath), false);
+  });
+
   test('PKI issue with method PUT and secretArgs: the whole response as JSON, renewed at 2/3 of the certificate lifetime', async () => {
     await world.vault.addPkiRole('app', { allowedDomains: ['example.com'], allowSubdomains: true, maxTtlSeconds: 86_400 });
     const objects = '- objectName: certs\n  secretPath: pki/issue/app\n  method: PUT\n  secretArgs:\n    common_name: web.example.com\n    ttl: 15m\n';

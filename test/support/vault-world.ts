@@ -6,7 +6,8 @@ import { parseDriverConfig } from '../../src/cli/config.js';
 import { startDriver, type DriverApp } from '../../src/cli/driver-app.js';
 import { KubeletSimulator } from '../../src/cli/kubelet-sim/kubelet-simulator.js';
 import type { SimulatedPod } from '../../src/cli/kubelet-sim/simulated-pod.js';
-import { silentLogger } from '../../src/observability/logger.js';
+import { pino } from 'pino';
+import { createLogger, silentLogger } from '../../src/observability/logger.js';
 import { ManualClock } from '../../src/volumes/clock.js';
 import { unmountAllBelow } from './e2e-world.js';
 import { VaultTestServer } from './vault-server/index.js';
@@ -26,7 +27,7 @@ export class VaultWorld {
     readonly driver: DriverApp,
   ) {}
 
-  static async start(options: { vault?: Omit<VaultTestServerOptions, 'now' | 'jwksUrl'>; driverArgs?: readonly string[] } = {}): Promise<VaultWorld> {
+  static async start(options: { vault?: Omit<VaultTestServerOptions, 'now' | 'jwksUrl'>; driverArgs?: readonly string[]; logFile?: string } = {}): Promise<VaultWorld> {
     const workdir = await mkdtemp(join(tmpdir(), 'credmount-vault-'));
     const clock = new ManualClock(Date.now());
     const now = () => new Date(clock.now());
@@ -53,7 +54,8 @@ export class VaultWorld {
       ...(options.driverArgs ?? []),
     ]);
     // No jitter: refresh exactly when the backend's numbers say, so request counts are exact.
-    const driver = await startDriver(config, { clock, logger: silentLogger(), random: () => 0 });
+    const logger = options.logFile === undefined ? silentLogger() : createLogger({ level: 'debug', destination: pino.destination({ dest: options.logFile, sync: true }) });
+    const driver = await startDriver(config, { clock, logger, random: () => 0 });
     return new VaultWorld(workdir, clock, simulator, vault, driver);
   }
 

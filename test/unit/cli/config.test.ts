@@ -20,7 +20,7 @@ describe('parseDriverConfig defaults', () => {
   test('every default', () => {
     const config = parseDriverConfig(JWKS);
     assert.deepEqual(
-      { ...config, embedded: { ...config.embedded }, providers: [...config.providers] },
+      { ...config, embedded: { ...config.embedded }, vault: { ...config.vault }, providers: [...config.providers] },
       {
         endpoint: process.env['CSI_ENDPOINT'] ?? 'unix:///csi/csi.sock',
         driverName: DRIVER_NAME,
@@ -42,6 +42,13 @@ describe('parseDriverConfig defaults', () => {
           refreshIntervalMs: 5 * 60_000,
           certificateTtlMs: 5 * 60_000,
           maxCertificateTtlMs: 24 * 3_600_000,
+        },
+        vault: {
+          address: process.env['VAULT_ADDR'] ?? '',
+          authMountPath: 'kubernetes',
+          audience: 'vault',
+          caCertPath: '',
+          refreshIntervalMs: 5 * 60_000,
         },
       },
     );
@@ -133,8 +140,10 @@ describe('parseDriverConfig refusals', () => {
     ['empty max-volume-bytes', ['--max-volume-bytes=', ...JWKS], ['--max-volume-bytes']],
     ['require-read-only that is not a boolean', ['--require-read-only=yes', ...JWKS], ['--require-read-only']],
     ['require-read-only in capitals', ['--require-read-only=TRUE', ...JWKS], ['--require-read-only']],
-    ['an unknown provider', ['--providers=embedded,vault', ...JWKS], ['--providers', 'vault']],
+    ['an unknown provider', ['--providers=embedded,hashicorp', ...JWKS], ['--providers', 'hashicorp']],
     ['a default provider that is not loaded', ['--default-provider=vault', ...JWKS], ['--default-provider', 'vault']],
+    ['a driver name that is not a domain-like name', ['--driver-name=Not A Name!', ...JWKS], ['--driver-name']],
+    ['a driver name longer than 63 characters', [`--driver-name=${'a'.repeat(64)}`, ...JWKS], ['--driver-name']],
     ['no providers at all', ['--providers=', ...JWKS], ['--default-provider']],
     ['neither jwks url nor file', [], ['--embedded-jwks-url', '--embedded-jwks-file']],
     ['both jwks url and file', ['--embedded-jwks-url=https://issuer/jwks', ...JWKS], ['--embedded-jwks-url', '--embedded-jwks-file']],
@@ -173,7 +182,7 @@ describe('driverUsage', () => {
 
   test('lists every flag with its help and default', () => {
     const flags = Object.entries(DRIVER_FLAGS);
-    assert.equal(flags.length, 19);
+    assert.equal(flags.length, 24);
     for (const [name, flag] of flags) {
       const line = usage.split('\n').find((l) => l.trimStart().startsWith(`--${name} `));
       assert.ok(line !== undefined, `--${name} is listed`);
