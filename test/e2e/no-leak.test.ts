@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readTree } from '../support/fs-probes.js';
 import { after, before, describe, test } from 'node:test';
 import { prepareTargetParent } from '../../src/cli/kubelet-sim/kubelet-request-builder.js';
 import { E2eWorld, freePort } from '../support/e2e-world.js';
@@ -9,16 +10,6 @@ import { E2eWorld, freePort } from '../support/e2e-world.js';
 const TOKENS_KEY = 'csi.storage.k8s.io/serviceAccount.tokens';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Every file below `dir`, recursively, as text (the state directory is small). */
-async function readTree(dir: string): Promise<string> {
-  let text = '';
-  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) text += await readTree(path);
-    else if (entry.isFile()) text += `\n${path}\n${await readFile(path, 'latin1')}`;
-  }
-  return text;
-}
 
 /**
  * Canaries — a secret value, the pod's real tokens, a private key the driver generated, and

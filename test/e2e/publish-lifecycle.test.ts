@@ -4,13 +4,9 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { E2eWorld, freePort } from '../support/e2e-world.js';
+import { exists } from '../support/fs-probes.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const exists = (path: string) =>
-  stat(path).then(
-    () => true,
-    () => false,
-  );
 
 /** Two secrets and a 6-second certificate: refresh every 2 s for secrets, ~4 s for the certificate. */
 function objects(namespace: string): string {

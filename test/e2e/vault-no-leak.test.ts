@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readTree } from '../support/fs-probes.js';
 import { after, before, describe, test } from 'node:test';
 import { VaultWorld } from '../support/vault-world.js';
 
-async function readTree(dir: string): Promise<string> {
-  let text = '';
-  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) text += await readTree(path);
-    else if (entry.isFile()) text += `\n${path}\n${await readFile(path, 'latin1')}`;
-  }
-  return text;
-}
 
 /**
  * The Vault paths with canaries: a KV value, a dynamic password, the pods' JWTs and every Vault

@@ -6,12 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { VaultWorld } from '../support/vault-world.js';
+import { exists } from '../support/fs-probes.js';
 
-const exists = (path: string) =>
-  stat(path).then(
-    () => true,
-    () => false,
-  );
 const KUBELET_CADENCE_MS = 60_000;
 
 describe('Vault provider end to end through the kubelet simulator', () => {

@@ -1,18 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { Errors, withRetryAfter } from '../../../src/errors/catalogue.js';
 import { CredmountError } from '../../../src/errors/credmount-error.js';
 import { latch } from '../../support/scripted-provider.js';
 import { VolumeHarness } from '../../support/volume-harness.js';
+import { exists } from '../../support/fs-probes.js';
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 describe('VolumeManager', () => {
   let h: VolumeHarness;
