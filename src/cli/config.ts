@@ -29,6 +29,10 @@ export interface VaultConfig {
   readonly audience: string;
   readonly caCertPath: string;
   readonly refreshIntervalMs: number;
+  readonly allowedAddresses: readonly string[];
+  readonly tlsDirectories: readonly string[];
+  readonly allowSkipTlsVerify: boolean;
+  readonly sharedLoginMounts: readonly string[];
 }
 
 export interface EmbeddedConfig {
@@ -72,6 +76,10 @@ export const DRIVER_FLAGS = {
   'vault-audience': { type: 'string', default: 'vault', help: 'vault provider: token audience when a volume sets no audience (must be in tokenRequests)' },
   'vault-ca-cert': { type: 'string', default: '', help: 'vault provider: CA file when a volume sets no vaultCACertPath' },
   'vault-refresh-interval': { type: 'string', default: '5m', help: 'vault provider: how often static (KV) secrets are re-read' },
+  'vault-allowed-addresses': { type: 'string', default: '', help: 'vault provider: comma-separated origins volumes may name in vaultAddress besides --vault-address ("*": any)' },
+  'vault-tls-dirs': { type: 'string', default: '', help: 'vault provider: comma-separated directories volumes may name TLS files in (vaultCACertPath...)' },
+  'vault-allow-skip-tls-verify': { type: 'string', default: 'false', help: 'vault provider: let volumes set vaultSkipTLSVerify (true|false)' },
+  'vault-shared-login-mounts': { type: 'string', default: 'kubernetes', help: 'vault provider: auth mounts whose logins all pods of a service account share' },
 } as const;
 
 export class ConfigError extends Error {
@@ -102,6 +110,20 @@ export function parseDriverConfig(argv: readonly string[]): DriverConfig {
   // GetPluginInfo's name: at most 63 characters, a domain-name-like string (CSI spec).
   if (!/^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/.test(text('driver-name'))) {
     throw new ConfigError('--driver-name must be at most 63 characters of a-z, 0-9, "-" and ".", starting and ending with a letter or digit');
+  }
+  const list = (name: keyof typeof DRIVER_FLAGS): string[] =>
+    text(name)
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
+  const bool = (name: keyof typeof DRIVER_FLAGS): boolean => {
+    const value = text(name);
+    if (value !== 'true' && value !== 'false') throw new ConfigError(`--${name} must be true or false`);
+    return value === 'true';
+  };
+  for (const dir of list('vault-tls-dirs')) if (!dir.startsWith('/')) throw new ConfigError(`--vault-tls-dirs: ${JSON.stringify(dir)} is not an absolute path`);
+  for (const origin of list('vault-allowed-addresses')) {
+    if (origin !== '*' && !(URL.canParse(origin) && /^https?:$/.test(new URL(origin).protocol))) throw new ConfigError(`--vault-allowed-addresses: ${JSON.stringify(origin)} is not an http(s) URL or *`);
   }
   const logLevel = text('log-level');
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
@@ -161,6 +183,10 @@ export function parseDriverConfig(argv: readonly string[]): DriverConfig {
       audience: text('vault-audience'),
       caCertPath: text('vault-ca-cert'),
       refreshIntervalMs: duration('vault-refresh-interval'),
+      allowedAddresses: Object.freeze(list('vault-allowed-addresses')),
+      tlsDirectories: Object.freeze(list('vault-tls-dirs')),
+      allowSkipTlsVerify: bool('vault-allow-skip-tls-verify'),
+      sharedLoginMounts: Object.freeze(list('vault-shared-login-mounts')),
     }),
   });
 }

@@ -59,7 +59,16 @@ async function loadProviders(config: DriverConfig): Promise<Provider[]> {
       const v = config.vault;
       providers.push(
         createVaultProvider({
-          defaults: { address: v.address, authMountPath: v.authMountPath, audience: v.audience, caCertPath: v.caCertPath === '' ? undefined : v.caCertPath },
+          defaults: {
+            address: v.address,
+            authMountPath: v.authMountPath,
+            audience: v.audience,
+            caCertPath: v.caCertPath === '' ? undefined : v.caCertPath,
+            allowedAddresses: v.allowedAddresses,
+            tlsDirectories: v.tlsDirectories,
+            allowSkipTlsVerify: v.allowSkipTlsVerify,
+          },
+          sharedLoginMounts: v.sharedLoginMounts,
           staticRefreshIntervalMs: v.refreshIntervalMs,
         }),
       );

@@ -58,6 +58,8 @@ export interface ParsedParameters<P> {
 }
 
 export interface FetchRequest<P> {
+  /** The volume asking (providers that hold per-volume state, such as leases, key it by this). */
+  readonly volumeId: string;
   readonly identity: PodIdentity;
   readonly tokens: TokenSet;
   readonly parameters: P;
@@ -79,6 +81,8 @@ export interface Provider<P = unknown> {
    * throttling, NOT_FOUND for a missing object.
    */
   fetch(request: FetchRequest<P>): Promise<FetchResult>;
+  /** The volume was unpublished: drop what is held for it (leases, cached responses). Best effort. */
+  release?(volumeId: string): void;
   /** Release timers, sockets and caches. */
   close?(): Promise<void>;
 }

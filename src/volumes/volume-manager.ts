@@ -131,6 +131,7 @@ export class VolumeManager {
       if (state !== undefined) {
         await this.options.metadata.remove(volumeId);
         this.volumes.delete(volumeId);
+        this.releaseFromProvider(state.metadata.provider, volumeId);
       }
     });
   }
@@ -221,6 +222,15 @@ export class VolumeManager {
     return unchanged ? 'unchanged' : 'refreshed';
   }
 
+  private releaseFromProvider(providerName: string, volumeId: string): void {
+    try {
+      this.options.registry.get(providerName).release?.(volumeId);
+    } catch (error) {
+      // A provider no longer loaded holds nothing; a failing release must not fail the unpublish.
+      this.log.debug({ volumeId, err: describeError(error) }, 'provider release skipped');
+    }
+  }
+
   /**
    * Metadata of a volume whose content is already on the tmpfs: a failed save is logged, not
    * fatal — memory has the truth, and the worst a crash before the next save costs is a refetch.
@@ -286,6 +296,7 @@ export class VolumeManager {
       const { value, shared } = await this.fetches.do(key, () =>
         withTimeout(this.fetchTimeoutMs, (signal) =>
           provider.fetch({
+            volumeId: request.volumeId,
             identity,
             tokens: request.tokens,
             parameters: parsed.value,

@@ -10,7 +10,7 @@ describe('Vault over TLS with a client certificate, all from the volume paramete
   let world: VaultWorld;
   let files: { ca: string; cert: string; key: string };
   before(async () => {
-    world = await VaultWorld.start({ vault: { tls: { requireClientCert: true } } });
+    world = await VaultWorld.start({ vault: { tls: { requireClientCert: true } }, driverArgs: ['--vault-tls-dirs', '/tmp', '--vault-allow-skip-tls-verify', 'true'] });
     world.vault.writeKv2('secret', 'app/tls', { k: 'over-tls' });
     files = { ca: join(world.workdir, 'vault-ca.pem'), cert: join(world.workdir, 'client.pem'), key: join(world.workdir, 'client-key.pem') };
     await writeFile(files.ca, world.vault.caPem ?? '');
@@ -45,6 +45,24 @@ describe('Vault over TLS with a client certificate, all from the volume paramete
     assert.equal((await world.simulator.unpublish(pod)).ok, true);
   });
 
+  test('TLS files outside --vault-tls-dirs are refused before anything is read', async () => {
+    for (const path of ['/etc/kubernetes/pki/ca.key', '/var/lib/kubelet/pki/kubelet-client-current.pem', '/dev/zero']) {
+      const pod = world.pod(OBJECTS, { parameters: { vaultCACertPath: path } });
+      const event = await world.simulator.publish(pod);
+      assert.equal(event.code, 'INVALID_ARGUMENT', event.message);
+      assert.match(event.message ?? '', /vaultCACertPath: must be inside a directory the driver allows/);
+    }
+  });
+
+  test('a symlink inside an allowed directory that leads out of it is refused', async () => {
+    const { symlink } = await import('node:fs/promises');
+    const link = join(world.workdir, 'sneaky.pem');
+    await symlink('/etc/hostname', link);
+    const event = await world.simulator.publish(world.pod(OBJECTS, { parameters: { vaultCACertPath: link } }));
+    assert.equal(event.ok, false);
+    assert.match(event.message ?? '', /leads outside the directories allowed/);
+  });
+
   test('a CA file that does not exist is a clear error', async () => {
     const pod = world.pod(OBJECTS, { parameters: { vaultCACertPath: join(world.workdir, 'missing.pem') } });
     const event = await world.simulator.publish(pod);
@@ -68,6 +86,7 @@ describe('Vault Enterprise namespace', () => {
     const event = await world.simulator.publish(pod);
     assert.equal(event.ok, true, event.message);
     assert.equal(await readFile(join(event.targetPath, 'g'), 'utf8'), 'hello-namespaces');
+    assert.ok(world.vault.requests.length >= 2);
     assert.ok(world.vault.requests.every((r) => r.namespace === 'acceptance'));
     assert.equal((await world.simulator.unpublish(pod)).ok, true);
   });

@@ -223,3 +223,86 @@ describe('Vault provider end to end through the kubelet simulator', () => {
     assert.equal((await world.simulator.unpublish(pod)).ok, true);
   });
 });
+
+describe('Vault: leases and the token that owns them', () => {
+  let world: VaultWorld;
+  before(async () => {
+    // A token TTL shorter than the lease, as in vault-csi-provider's own examples (20 min vs 1 h).
+    world = await VaultWorld.start({ tokenTtlSeconds: 1200, tokenMaxTtlSeconds: 3000 });
+    world.vault.addDatabaseRole('app', { ttlSeconds: 3600, maxTtlSeconds: 7200 });
+  });
+  after(async () => {
+    await world.stop();
+  });
+
+  test('over two simulated hours the volume never holds a credential whose lease Vault has revoked', async () => {
+    const pod = world.pod('- objectName: lease.json\n  secretPath: database/creds/app\n- objectName: user\n  secretPath: database/creds/app\n  secretKey: username\n');
+    const published = await world.simulator.publish(pod);
+    assert.equal(published.ok, true, published.message);
+    const seen = new Set<string>();
+    for (let elapsed = 0; elapsed < 2 * 3_600_000; elapsed += KUBELET_CADENCE_MS) {
+      world.clock.advance(KUBELET_CADENCE_MS);
+      const event = await world.simulator.publish(pod);
+      assert.equal(event.ok, true, event.message);
+      const { lease_id: leaseId } = JSON.parse(await readFile(join(published.targetPath, 'lease.json'), 'utf8')) as { lease_id: string };
+      seen.add(leaseId);
+      const lease = world.vault.leases().find((l) => l.leaseId === leaseId);
+      assert.ok(lease?.live === true, `at ${Math.round((elapsed + KUBELET_CADENCE_MS) / 1000)} s the volume holds ${leaseId}, which Vault no longer honours`);
+    }
+    // The token can be renewed up to 3000 s: after that a new login, and new credentials under it.
+    assert.ok(seen.size >= 2 && seen.size <= 4, `credentials issued: ${seen.size}`);
+    assert.equal((await world.simulator.unpublish(pod)).ok, true);
+  });
+
+  test('retries of a volume asking for a forbidden path do not replace the shared token (no orphaned leases)', async () => {
+    const healthy = world.pod('- objectName: lease.json\n  secretPath: database/creds/app\n');
+    const ok = await world.simulator.publish(healthy);
+    assert.equal(ok.ok, true, ok.message);
+    world.vault.resetObservations();
+    const forbidden = world.pod('- objectName: x\n  secretPath: secret/data/not-allowed\n  secretKey: x\n');
+    for (let i = 0; i < 5; i++) {
+      const event = await world.simulator.publish(forbidden);
+      assert.equal(event.code, 'PERMISSION_DENIED');
+    }
+    assert.equal(world.vault.counts().login, 0, 'the 403 was a policy answer: the valid shared token was kept');
+    const { lease_id: leaseId } = JSON.parse(await readFile(join(ok.targetPath, 'lease.json'), 'utf8')) as { lease_id: string };
+    assert.equal(world.vault.leases().find((l) => l.leaseId === leaseId)?.live, true);
+    assert.equal((await world.simulator.unpublish(healthy)).ok, true);
+  });
+});
+
+describe('Vault: a cached login is never used where Vault would refuse the login', () => {
+  let world: VaultWorld;
+  before(async () => {
+    world = await VaultWorld.start();
+    world.vault.writeKv2('secret', 'app/x', { k: 'v' });
+  });
+  after(async () => {
+    await world.stop();
+  });
+
+  test('another audience is another login (and Vault refuses it)', async () => {
+    const objects = '- objectName: k\n  secretPath: secret/data/app/x\n  secretKey: k\n';
+    const first = world.pod(objects);
+    assert.equal((await world.simulator.publish(first)).ok, true);
+    const other = { ...world.pod(objects, { parameters: { audience: 'other' } }), audiences: ['vault', 'other'] };
+    const event = await world.simulator.publish(other);
+    assert.equal(event.ok, false);
+    assert.equal(event.code, 'PERMISSION_DENIED');
+    assert.equal((await world.simulator.unpublish(first)).ok, true);
+  });
+
+  test('JWT auth binding the pod name: each pod logs in for itself', async () => {
+    world.vault.configureJwtAuth('jwt', { jwksUrl: world.simulator.jwks.jwksUri });
+    world.vault.addJwtRole('jwt', 'pod-a-only', { userClaim: 'sub', boundAudiences: ['vault'], boundClaims: { '/kubernetes.io/pod/name': 'pod-a' }, policies: ['app'] });
+    const objects = '- objectName: k\n  secretPath: secret/data/app/x\n  secretKey: k\n';
+    const parameters = { vaultAuthMountPath: 'jwt', roleName: 'pod-a-only' };
+    const a = { ...world.pod(objects, { parameters }), name: 'pod-a' };
+    assert.equal((await world.simulator.publish(a)).ok, true);
+    const b = { ...world.pod(objects, { parameters }), name: 'pod-b' };
+    const event = await world.simulator.publish(b);
+    assert.equal(event.ok, false, 'pod-b must not ride on pod-a’s login');
+    assert.equal(event.code, 'PERMISSION_DENIED');
+    assert.equal((await world.simulator.unpublish(a)).ok, true);
+  });
+});

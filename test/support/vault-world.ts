@@ -27,7 +27,9 @@ export class VaultWorld {
     readonly driver: DriverApp,
   ) {}
 
-  static async start(options: { vault?: Omit<VaultTestServerOptions, 'now' | 'jwksUrl'>; driverArgs?: readonly string[]; logFile?: string } = {}): Promise<VaultWorld> {
+  static async start(
+    options: { vault?: Omit<VaultTestServerOptions, 'now' | 'jwksUrl'>; driverArgs?: readonly string[]; logFile?: string; tokenTtlSeconds?: number; tokenMaxTtlSeconds?: number } = {},
+  ): Promise<VaultWorld> {
     const workdir = await mkdtemp(join(tmpdir(), 'credmount-vault-'));
     const clock = new ManualClock(Date.now());
     const now = () => new Date(clock.now());
@@ -41,7 +43,8 @@ export class VaultWorld {
       boundServiceAccountNamespaces: ['demo'],
       audience: 'vault',
       policies: ['app'],
-      tokenTtlSeconds: 3600,
+      tokenTtlSeconds: options.tokenTtlSeconds ?? 3600,
+      ...(options.tokenMaxTtlSeconds === undefined ? {} : { tokenMaxTtlSeconds: options.tokenMaxTtlSeconds }),
     });
     const config = parseDriverConfig([
       '--endpoint', endpoint,

@@ -8,7 +8,11 @@ export interface HeldLease {
   /** The TTL Vault granted when it was issued: the increment we ask for on renewal. */
   readonly durationSeconds: number;
   expiresAtMs: number;
+  /** When it is due for renewal (2/3 of the last grant). */
+  refreshAtMs: number;
   readonly response: VaultResponse;
+  /** Which Vault token created it: Vault revokes the lease when that token expires. */
+  readonly tokenId: string;
 }
 
 /**
@@ -29,6 +33,11 @@ export class LeaseBook {
 
   delete(key: string): void {
     this.leases.delete(key);
+  }
+
+  /** Drop every lease of one volume (keys start with `<volumeId>:`). */
+  deleteVolume(volumeId: string): void {
+    for (const key of this.leases.keys()) if (key.startsWith(`${volumeId}:`)) this.leases.delete(key);
   }
 
   /** Forget leases that have expired (their volumes are gone, or were refreshed elsewhere). */

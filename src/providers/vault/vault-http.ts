@@ -17,6 +17,10 @@ export interface VaultRequest {
   readonly signal: AbortSignal;
   /** What the call is about, for error messages: `login as role "billing"`, `secret/data/db`. */
   readonly what: string;
+  /** A login refused with 400 (JWT auth's way of saying no) is a denial, not a bad request. */
+  readonly loginRefusalIsDenial?: boolean;
+  /** Whether a redirect target may receive the token (a standby pointing at the active node). */
+  readonly mayFollow?: (origin: string) => boolean;
 }
 
 /** The parts of a Vault response body credmount reads (the shape every endpoint shares). */
@@ -59,43 +63,102 @@ const MAX_MESSAGE = 300;
  * The token travels only in the `X-Vault-Token` header and is never part of a message.
  */
 export async function vaultRequest(request: VaultRequest): Promise<VaultResponse> {
-  const url = `${request.address.replace(/\/+$/, '')}/v1/${request.path}${request.query ? `?${request.query}` : ''}`;
-  const headers: Record<string, string> = { accept: 'application/json' };
+  let url = apiUrl(request.address, request.path, request.query);
+  const headers: Record<string, string> = { accept: 'application/json', 'x-vault-request': 'true' };
   if (request.token !== undefined) headers['x-vault-token'] = request.token;
   if (request.namespace !== undefined && request.namespace !== '') headers['x-vault-namespace'] = request.namespace;
-  // Vault's "request forwarding" header would be set here for performance standbys; reads are
-  // fine on any node, so none is sent.
   let body: string | undefined;
-  if (request.body !== undefined) {
+  // Vault ignores a GET body, and fetch refuses to send one: upstream's GET+secretArgs still works.
+  if (request.body !== undefined && request.method !== 'GET') {
     headers['content-type'] = 'application/json';
     body = JSON.stringify(request.body);
   }
-  let response;
-  try {
-    response = await fetch(url, { method: request.method, headers, body, dispatcher: request.agent, signal: request.signal, redirect: 'manual' });
-  } catch (error) {
-    const reason = describeNetworkError(error);
-    throw new VaultHttpError(0, Errors.backendUnavailable(`Vault at ${request.address}`, `${request.what}: ${reason}`));
-  }
-  const text = await response.text();
-  if (response.status >= 200 && response.status < 300) {
-    if (text === '') return {};
+  // 1. one redirect (a standby naming the active node), 2. two retries of 412 (Enterprise's
+  //    eventual consistency right after a write on another node), as Vault's own client does.
+  let redirected = false;
+  for (let attempt = 0; ; attempt++) {
+    let response;
     try {
-      return JSON.parse(text) as VaultResponse;
-    } catch {
-      throw new VaultHttpError(response.status, Errors.backendUnavailable(`Vault at ${request.address}`, `${request.what}: the answer is not JSON`));
+      response = await fetch(url, { method: request.method, headers, body, dispatcher: request.agent, signal: request.signal, redirect: 'manual' });
+    } catch (error) {
+      throw new VaultHttpError(0, Errors.backendUnavailable(`Vault at ${origin(request.address)}`, `${request.what}: ${describeNetworkError(error)}`));
     }
+    const text = await response.text();
+    if (response.status >= 200 && response.status < 300) {
+      if (text === '') return {};
+      try {
+        return JSON.parse(text) as VaultResponse;
+      } catch {
+        throw new VaultHttpError(response.status, Errors.backendUnavailable(`Vault at ${origin(request.address)}`, `${request.what}: the answer is not JSON`));
+      }
+    }
+    const location = response.headers.get('location');
+    if ((response.status === 307 || response.status === 308) && !redirected && location !== null) {
+      const next = new URL(location, url);
+      const allowed = (next.protocol === 'https:' || new URL(url).protocol === 'http:') && (request.mayFollow?.(next.origin) ?? next.origin === new URL(url).origin);
+      if (allowed) {
+        redirected = true;
+        url = next.toString();
+        continue;
+      }
+    }
+    if (response.status === 412 && attempt < 2) {
+      await delay(1000 + Math.random() * 500, request.signal);
+      continue;
+    }
+    throw new VaultHttpError(response.status, errorFor(response.status, text, response.headers.get('retry-after'), request));
   }
-  throw new VaultHttpError(response.status, errorFor(response.status, vaultErrors(text), response.headers.get('retry-after'), request));
 }
 
-function errorFor(status: number, messages: string, retryAfter: string | null, request: VaultRequest): CredmountError {
-  const vault = `Vault at ${request.address}`;
-  const detail = `${request.what}: Vault answered ${status}${messages === '' ? '' : ` (${messages})`}`;
-  if (status === 403 || status === 401) return Errors.accessDenied(request.what, `Vault answered ${status}${messages === '' ? '' : ` (${messages})`}`);
-  if (status === 404) return Errors.notFound(`${request.what} (Vault answered 404${messages === '' ? '' : `: ${messages}`})`);
-  if (status === 400) return Errors.backendRejected(request.what, `Vault answered 400${messages === '' ? '' : ` (${messages})`}`);
-  return withRetryAfter(Errors.backendUnavailable(vault, detail), parseRetryAfter(retryAfter));
+/**
+ * `<address>/v1/<path>?<query>`, and a guard that it really is below `/v1/` of that address:
+ * percent-encoded dots or a query in a mount path must not steer the token elsewhere.
+ */
+export function apiUrl(address: string, path: string, query: string | undefined): string {
+  const base = new URL(address);
+  const prefix = `${base.pathname.replace(/\/+$/, '')}/v1/`;
+  const url = new URL(`${base.origin}${prefix}${path}${query ? `?${query}` : ''}`);
+  if (!url.pathname.startsWith(prefix) || url.hash !== '' || url.origin !== base.origin) {
+    throw new VaultHttpError(0, Errors.backendRejected(`Vault path ${JSON.stringify(path)}`, 'it does not stay below the Vault API'));
+  }
+  return url.toString();
+}
+
+function origin(address: string): string {
+  return URL.canParse(address) ? new URL(address).origin : address;
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    }, { once: true });
+  });
+}
+
+function errorFor(status: number, text: string, retryAfter: string | null, request: VaultRequest): CredmountError {
+  const messages = vaultErrors(text);
+  const answered = `Vault answered ${status}${messages === '' ? '' : ` (${messages})`}`;
+  if (status === 403 || status === 401 || (status === 400 && request.loginRefusalIsDenial === true)) return Errors.accessDenied(request.what, answered);
+  if (status === 404) return Errors.notFound(`${request.what} (${answered}${warnings(text)})`);
+  if (status === 400 || status === 405) return Errors.backendRejected(request.what, `${answered}${warnings(text)}`);
+  return withRetryAfter(Errors.backendUnavailable(`Vault at ${origin(request.address)}`, `${request.what}: ${answered}`), parseRetryAfter(retryAfter));
+}
+
+/** Vault explains some 404s only in `warnings` (a KV v2 path read without `data/`). */
+function warnings(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { warnings?: unknown };
+    if (Array.isArray(parsed.warnings) && parsed.warnings.length > 0) {
+      const joined = parsed.warnings.filter((w): w is string => typeof w === 'string').join('; ');
+      return `; warnings: ${joined.length > MAX_MESSAGE ? `${joined.slice(0, MAX_MESSAGE)}…` : joined}`;
+    }
+  } catch {
+    // not JSON
+  }
+  return '';
 }
 
 /** `{"errors": ["a", "b"]}` → `a; b`, shortened. Anything else → ''. */

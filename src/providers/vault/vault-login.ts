@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import type { Agent } from 'undici';
 import { Errors } from '../../errors/catalogue.js';
 import type { PodIdentity, ServiceAccountToken } from '../provider.js';
-import { vaultRequest } from './vault-http.js';
+import { vaultRequest, VaultHttpError } from './vault-http.js';
 
 export interface LoginTarget {
   readonly address: string;
@@ -10,62 +11,98 @@ export interface LoginTarget {
   /** Auth mount path, e.g. `kubernetes` or `jwt` (login is `auth/<mount>/login`). */
   readonly mountPath: string;
   readonly role: string;
+  readonly audience: string;
+  /** Identifies the TLS settings (a login over other TLS options is another login). */
+  readonly tlsKey: string;
   readonly agent: Agent;
+}
+
+/** A Vault token as one fetch uses it. */
+export interface VaultSession {
+  readonly token: string;
+  /** A hash of the token: which token owns a lease, without keeping the token next to it. */
+  readonly id: string;
+  /** When the session must be renewed: content that depends on it is refreshed by then. */
+  readonly useUntilMs: number;
+  /** When Vault expires the token, revoking every lease it created. */
+  readonly expiresAtMs: number;
+  /** True when this fetch obtained it: a 403 with it is a policy answer, not a stale token. */
+  readonly fresh: boolean;
 }
 
 interface CachedToken {
   readonly token: string;
-  /** When we stop using it as is: shortly before Vault would expire it. */
+  readonly id: string;
   readonly useUntilMs: number;
-  /** When Vault expires it. */
   readonly expiresAtMs: number;
   readonly renewable: boolean;
   readonly ttlSeconds: number;
 }
 
-/** Use a Vault token for this share of its TTL, then log in again with the pod's newest JWT. */
+/** Use a Vault token for this share of its TTL, then renew it (or log in again). */
 const TOKEN_USE_FRACTION = 0.8;
+/** Bound on cached tokens (vault-csi-provider caps its cache at 1000 too). */
+const MAX_CACHED_TOKENS = 1000;
+
+export interface VaultLoginsOptions {
+  /**
+   * Auth mounts whose roles can only bind a service account and namespace (Kubernetes auth):
+   * one login is shared by every pod of the identity. Other mounts (JWT auth can bind any claim,
+   * such as the pod name) get one login per pod, so Vault judges every pod's own token.
+   */
+  readonly sharedLoginMounts: readonly string[];
+}
 
 /**
- * Vault tokens, one per pod identity and role: every volume of one service account in one
- * namespace, logging in to the same role of the same Vault, shares one token, and concurrent
- * logins for it are made once. Tokens live only in this process's memory.
- *
- * The key never includes the pod's JWT or the pod: Vault's role binding authorises the service
- * account, so the token is the same whichever pod's JWT obtained it.
+ * Vault tokens per identity. Concurrent logins for one key are made once; tokens live only in
+ * memory, are renewed with renew-self (Vault revokes the leases a token created when the token
+ * expires, so replacing it would orphan the pod's dynamic credentials), and are replaced by a
+ * new login only when Vault will not renew them.
  */
 export class VaultLogins {
   private readonly cache = new Map<string, CachedToken>();
   private readonly inFlight = new Map<string, Promise<CachedToken>>();
-  /** Logins performed (for tests and metrics). */
+  /** Logins and token renewals performed (for tests and metrics). */
   count = 0;
-  /** Token renewals performed. */
   renewals = 0;
 
-  async token(target: LoginTarget, identity: PodIdentity, jwt: ServiceAccountToken, nowMs: number, signal: AbortSignal): Promise<string> {
-    const key = loginKey(target, identity);
+  constructor(private readonly options: VaultLoginsOptions) {}
+
+  async session(target: LoginTarget, identity: PodIdentity, jwt: ServiceAccountToken, nowMs: number, signal: AbortSignal): Promise<VaultSession> {
+    const key = this.key(target, identity, jwt);
     const cached = this.cache.get(key);
-    if (cached !== undefined && nowMs < cached.useUntilMs) return cached.token;
+    if (cached !== undefined && nowMs < cached.useUntilMs) return toSession(cached, false);
     let pending = this.inFlight.get(key);
     if (pending === undefined) {
       pending = this.renewOrLogin(cached, target, identity, jwt, nowMs, signal).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
-    const fresh = await pending;
-    this.cache.set(key, fresh);
-    return fresh.token;
+    const obtained = await pending;
+    this.remember(key, obtained, nowMs);
+    return toSession(obtained, obtained.id !== cached?.id);
   }
 
-  /** Vault said 403 with this token: forget it so the next fetch logs in again. */
-  forget(target: LoginTarget, identity: PodIdentity): void {
-    this.cache.delete(loginKey(target, identity));
+  /** Whether Vault still accepts this token (`lookup-self`): tells a policy 403 from a dead token. */
+  async isAlive(target: LoginTarget, session: VaultSession, signal: AbortSignal): Promise<boolean> {
+    try {
+      await vaultRequest({ address: target.address, method: 'GET', path: 'auth/token/lookup-self', token: session.token, agent: target.agent, signal, what: 'Vault token lookup', ...ns(target) });
+      return true;
+    } catch (error) {
+      if (error instanceof VaultHttpError && (error.status === 403 || error.status === 401)) return false;
+      throw error;
+    }
   }
 
-  /**
-   * Keep the same token alive while Vault lets us (renew-self), because Vault revokes every lease a
-   * token created when the token itself expires: re-logging in would silently orphan the pod's
-   * database credentials. Log in again only when the token cannot be extended any more.
-   */
+  /** The token is dead: the next session for this identity logs in again. */
+  forget(target: LoginTarget, identity: PodIdentity, jwt: ServiceAccountToken, session: VaultSession): void {
+    const key = this.key(target, identity, jwt);
+    if (this.cache.get(key)?.id === session.id) this.cache.delete(key);
+  }
+
+  get size(): number {
+    return this.cache.size;
+  }
+
   private async renewOrLogin(cached: CachedToken | undefined, target: LoginTarget, identity: PodIdentity, jwt: ServiceAccountToken, nowMs: number, signal: AbortSignal): Promise<CachedToken> {
     if (cached !== undefined && cached.renewable && nowMs < cached.expiresAtMs) {
       try {
@@ -78,16 +115,21 @@ export class VaultLogins {
           agent: target.agent,
           signal,
           what: 'Vault token renewal',
-          ...(target.namespace === undefined ? {} : { namespace: target.namespace }),
+          ...ns(target),
         });
         this.renewals += 1;
         const granted = response.auth?.lease_duration ?? 0;
-        // Extended by a useful amount (not just up to an imminent max TTL): keep using it.
+        // Extended by a useful amount (not just up to an imminent max TTL): keep the same token.
         if (nowMs + granted * 1000 > cached.expiresAtMs + (cached.ttlSeconds * 1000) / 3) {
           return { ...cached, useUntilMs: nowMs + granted * 1000 * TOKEN_USE_FRACTION, expiresAtMs: nowMs + granted * 1000, renewable: response.auth?.renewable !== false };
         }
-      } catch {
-        // Any failure to renew (revoked, max TTL, policy without renew-self): log in afresh.
+      } catch (error) {
+        // Only Vault's own refusal (revoked, not renewable: 400/403) means "log in again"; a
+        // throttled or unreachable Vault would refuse the login too, and the token still works.
+        if (!(error instanceof VaultHttpError && (error.status === 400 || error.status === 403))) {
+          if (nowMs < cached.expiresAtMs) return cached;
+          throw error;
+        }
       }
     }
     return this.login(target, identity, jwt, nowMs, signal);
@@ -104,7 +146,8 @@ export class VaultLogins {
       agent: target.agent,
       signal,
       what,
-      ...(target.namespace === undefined ? {} : { namespace: target.namespace }),
+      loginRefusalIsDenial: true,
+      ...ns(target),
     });
     const auth = response.auth;
     if (auth === undefined || auth === null || typeof auth.client_token !== 'string' || auth.client_token === '') {
@@ -115,16 +158,64 @@ export class VaultLogins {
     const ttlMs = typeof auth.lease_duration === 'number' && auth.lease_duration > 0 ? auth.lease_duration * 1000 : 5 * 60_000;
     return {
       token: auth.client_token,
+      id: createHash('sha256').update(auth.client_token).digest('hex').slice(0, 16),
       useUntilMs: nowMs + ttlMs * TOKEN_USE_FRACTION,
       expiresAtMs: nowMs + ttlMs,
       renewable: auth.renewable === true,
       ttlSeconds: Math.round(ttlMs / 1000),
     };
   }
+
+  /** Insert, dropping expired entries and then the oldest when the cache is full. */
+  private remember(key: string, token: CachedToken, nowMs: number): void {
+    this.cache.delete(key);
+    this.cache.set(key, token);
+    if (this.cache.size <= MAX_CACHED_TOKENS) return;
+    for (const [k, v] of this.cache) if (v.expiresAtMs <= nowMs) this.cache.delete(k);
+    while (this.cache.size > MAX_CACHED_TOKENS) this.cache.delete(this.cache.keys().next().value as string);
+  }
+
+  /**
+   * Everything Vault's decision depends on: where and how we log in, the audience, and the
+   * service account (by name and UID, so a re-created account is another identity). For mounts
+   * not listed as shared, also the pod.
+   */
+  private key(target: LoginTarget, identity: PodIdentity, jwt: ServiceAccountToken): string {
+    const shared = this.options.sharedLoginMounts.includes(target.mountPath);
+    return createHash('sha256')
+      .update(
+        JSON.stringify([
+          target.address,
+          target.namespace ?? '',
+          target.tlsKey,
+          target.mountPath,
+          target.role,
+          target.audience,
+          identity.namespace,
+          identity.serviceAccountName,
+          serviceAccountUid(jwt.token),
+          shared ? '' : identity.podUid,
+        ]),
+      )
+      .digest('hex');
+  }
 }
 
-function loginKey(target: LoginTarget, identity: PodIdentity): string {
-  return createHash('sha256')
-    .update(JSON.stringify([target.address, target.namespace ?? '', target.mountPath, target.role, identity.namespace, identity.serviceAccountName]))
-    .digest('hex');
+function toSession(token: CachedToken, fresh: boolean): VaultSession {
+  return { token: token.token, id: token.id, useUntilMs: token.useUntilMs, expiresAtMs: token.expiresAtMs, fresh };
+}
+
+/** `kubernetes.io.serviceaccount.uid` from the (already cross-checked) pod token, or ''. */
+function serviceAccountUid(jwt: string): string {
+  try {
+    const claims = decodeJwt(jwt) as { 'kubernetes.io'?: { serviceaccount?: { uid?: unknown } } };
+    const uid = claims['kubernetes.io']?.serviceaccount?.uid;
+    return typeof uid === 'string' ? uid : '';
+  } catch {
+    return '';
+  }
+}
+
+function ns(target: LoginTarget): { namespace?: string } {
+  return target.namespace === undefined ? {} : { namespace: target.namespace };
 }

@@ -37,12 +37,21 @@ export interface VaultParameters {
   readonly objects: readonly VaultObject[];
 }
 
-/** Driver-level defaults (`--vault-*` flags), used where a volume does not say. */
+/** Driver-level defaults and limits (`--vault-*` flags). */
 export interface VaultDefaults {
   readonly address: string;
   readonly authMountPath: string;
   readonly audience: string;
   readonly caCertPath: string | undefined;
+  /**
+   * Origins a volume may name in `vaultAddress` (`*`: any). The default address is always
+   * allowed. Pods cannot point the node's driver (and their token) at arbitrary URLs otherwise.
+   */
+  readonly allowedAddresses?: readonly string[];
+  /** Directories TLS files named by volumes must be in (they are read by the driver, on the node). */
+  readonly tlsDirectories?: readonly string[];
+  /** Whether a volume may turn off server certificate checks. */
+  readonly allowSkipTlsVerify?: boolean;
 }
 
 export const VAULT_PARAMETERS = [
@@ -79,17 +88,22 @@ export function parseVaultParameters(parameters: Readonly<Record<string, string>
     throw Errors.parameterInvalid('vaultAuthMountPath', 'set either vaultAuthMountPath or vaultKubernetesMountPath (deprecated), not both');
   }
   const authMountPath = trimSlashes(get('vaultAuthMountPath') ?? get('vaultKubernetesMountPath') ?? defaults.authMountPath);
-  if (authMountPath === '' || authMountPath.split('/').includes('..')) throw Errors.parameterInvalid('vaultAuthMountPath', 'must be an auth mount path such as "kubernetes" or "jwt"');
+  if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(authMountPath) || authMountPath.split('/').includes('..')) {
+    throw Errors.parameterInvalid('vaultAuthMountPath', 'must be an auth mount path such as "kubernetes" or "jwt" (letters, digits, "_", "-", "." and "/")');
+  }
 
   const address = get('vaultAddress') ?? defaults.address;
-  if (address === '') throw Errors.parameterInvalid('vaultAddress', 'is not set and the driver has no --vault-address default');
-  if (!URL.canParse(address) || !/^https?:$/.test(new URL(address).protocol)) throw Errors.parameterInvalid('vaultAddress', `must be an http(s) URL, not ${JSON.stringify(address)}`);
+  checkAddress(address, defaults);
 
   const skip = get('vaultSkipTLSVerify');
-  const skipVerify = skip === undefined ? false : GO_BOOLS[skip];
+  const skipVerify = skip === undefined ? false : Object.hasOwn(GO_BOOLS, skip) ? GO_BOOLS[skip] : undefined;
   if (skipVerify === undefined) throw Errors.parameterInvalid('vaultSkipTLSVerify', `must be true or false, not ${JSON.stringify(skip)}`);
-  const clientCertPath = nonEmpty(get('vaultTLSClientCertPath'));
-  const clientKeyPath = nonEmpty(get('vaultTLSClientKeyPath'));
+  if (skipVerify && defaults.allowSkipTlsVerify !== true) {
+    throw Errors.parameterInvalid('vaultSkipTLSVerify', 'this driver does not let volumes turn off TLS verification (--vault-allow-skip-tls-verify)');
+  }
+  const tlsFile = (name: (typeof VAULT_PARAMETERS)[number]): string | undefined => checkTlsPath(nonEmpty(get(name)), name, defaults);
+  const clientCertPath = tlsFile('vaultTLSClientCertPath');
+  const clientKeyPath = tlsFile('vaultTLSClientKeyPath');
   if ((clientCertPath === undefined) !== (clientKeyPath === undefined)) {
     throw Errors.parameterInvalid(clientCertPath === undefined ? 'vaultTLSClientCertPath' : 'vaultTLSClientKeyPath', 'a client certificate needs both vaultTLSClientCertPath and vaultTLSClientKeyPath');
   }
@@ -99,10 +113,11 @@ export function parseVaultParameters(parameters: Readonly<Record<string, string>
     address,
     namespace: nonEmpty(get('vaultNamespace')),
     authMountPath,
-    audience: get('audience') ?? defaults.audience,
+    // Empty means "the default", as upstream treats it.
+    audience: nonEmpty(get('audience')) ?? defaults.audience,
     tls: {
-      caCertPath: nonEmpty(get('vaultCACertPath')) ?? defaults.caCertPath,
-      caDirectory: nonEmpty(get('vaultCADirectory')),
+      caCertPath: tlsFile('vaultCACertPath') ?? defaults.caCertPath,
+      caDirectory: tlsFile('vaultCADirectory'),
       serverName: nonEmpty(get('vaultTLSServerName')),
       clientCertPath,
       clientKeyPath,
@@ -182,11 +197,19 @@ function parseObject(node: YamlNode, where: string): VaultObject {
  * optional, the path is cleaned, and the query's keys are sorted and re-encoded (Go's url.Values).
  */
 export function splitSecretPath(secretPath: string, field: string): { path: string; query: string } {
+  if (secretPath.includes('#')) throw Errors.parameterInvalid(field, 'must not contain "#"');
   const at = secretPath.indexOf('?');
   const rawPath = at < 0 ? secretPath : secretPath.slice(0, at);
   const rawQuery = at < 0 ? '' : secretPath.slice(at + 1);
+  // Judge the path as the URL parser will see it: %2e%2e is "..".
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rawPath);
+  } catch {
+    throw Errors.parameterInvalid(field, 'has an invalid percent-encoding');
+  }
   const cleaned = posix.normalize(`/${rawPath}`);
-  if (cleaned.startsWith('/..') || rawPath.split('/').includes('..')) throw Errors.parameterInvalid(field, 'must not contain ".."');
+  if (cleaned.startsWith('/..') || decoded.split('/').includes('..') || decoded.includes('\\')) throw Errors.parameterInvalid(field, 'must not contain ".."');
   const path = trimSlashes(cleaned.replace(/^\/v1(\/|$)/, '/'));
   if (path === '') throw Errors.parameterInvalid(field, 'names no Vault path');
   const params = new URLSearchParams(rawQuery);
@@ -208,6 +231,42 @@ function parseFilePermission(node: YamlNode | undefined, field: string): number 
   else throw Errors.parameterInvalid(field, `must be a number such as 0600, not ${JSON.stringify(source)}`);
   if (mode > 0o777) throw Errors.parameterInvalid(field, `${source} is not a permission (at most 0777)`);
   return mode === 0 ? undefined : mode;
+}
+
+/** An http(s) origin (optionally with a path prefix), allowed by the operator. */
+function checkAddress(address: string, defaults: VaultDefaults): void {
+  if (address === '') throw Errors.parameterInvalid('vaultAddress', 'is not set and the driver has no --vault-address default');
+  const url = URL.canParse(address) ? new URL(address) : undefined;
+  if (url === undefined || !/^https?:$/.test(url.protocol)) throw Errors.parameterInvalid('vaultAddress', `must be an http(s) URL, not ${JSON.stringify(address)}`);
+  if (url.username !== '' || url.password !== '' || address.includes('?') || address.includes('#')) {
+    throw Errors.parameterInvalid('vaultAddress', 'must not carry credentials, a query or a fragment');
+  }
+  const allowed = defaults.allowedAddresses ?? [];
+  const defaultOrigin = URL.canParse(defaults.address) ? new URL(defaults.address).origin : undefined;
+  if (url.origin !== defaultOrigin && !allowed.includes('*') && !allowed.some((a) => URL.canParse(a) && new URL(a).origin === url.origin)) {
+    throw Errors.parameterInvalid('vaultAddress', `${url.origin} is not an address this driver may call (--vault-allowed-addresses)`);
+  }
+}
+
+/**
+ * TLS files are read by the driver on the node, so a volume may only name files in directories
+ * the operator listed (or the driver's own default CA). Checked lexically here; the agent checks
+ * again after resolving symlinks.
+ */
+function checkTlsPath(path: string | undefined, name: string, defaults: VaultDefaults): string | undefined {
+  if (path === undefined || path === defaults.caCertPath) return path;
+  const normalized = posix.normalize(path);
+  if (!path.startsWith('/') || normalized !== path) throw Errors.parameterInvalid(name, 'must be an absolute, normalised path');
+  const dirs = defaults.tlsDirectories ?? [];
+  if (!dirs.some((dir) => isWithin(path, dir))) {
+    throw Errors.parameterInvalid(name, `must be inside a directory the driver allows for Vault TLS files (--vault-tls-dirs: ${dirs.length === 0 ? 'none' : dirs.join(', ')})`);
+  }
+  return path;
+}
+
+export function isWithin(path: string, dir: string): boolean {
+  const base = dir.replace(/\/+$/, '');
+  return path === base || path.startsWith(`${base}/`);
 }
 
 function trimSlashes(text: string): string {

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import type { Agent } from 'undici';
 import { Errors } from '../../errors/catalogue.js';
 import { describeError, isCredmountError } from '../../errors/credmount-error.js';
@@ -6,14 +7,16 @@ import type { FetchRequest, FetchResult, ParsedParameters, PodIdentity, Provided
 import { LeaseBook, type HeldLease } from './lease-book.js';
 import { renderObject } from './secret-content.js';
 import { vaultRequest, VaultHttpError, type VaultResponse } from './vault-http.js';
-import { VaultLogins, type LoginTarget } from './vault-login.js';
-import { parseVaultParameters, type VaultDefaults, type VaultObject, type VaultParameters } from './vault-parameters.js';
+import { VaultLogins, type LoginTarget, type VaultSession } from './vault-login.js';
+import { isWithin, parseVaultParameters, type VaultDefaults, type VaultObject, type VaultParameters } from './vault-parameters.js';
 import { VaultAgents } from './vault-tls.js';
 
 export const VAULT_PROVIDER_NAME = 'vault';
 
 export interface VaultProviderOptions {
   readonly defaults: VaultDefaults;
+  /** Auth mounts whose logins may be shared by all pods of an identity (Kubernetes auth). */
+  readonly sharedLoginMounts?: readonly string[];
   /** How often static content (KV) is re-read; volumes/ adds jitter. */
   readonly staticRefreshIntervalMs: number;
   /** A pinned KV version (`?version=N`) never changes; it is re-read this rarely. */
@@ -43,6 +46,8 @@ interface FetchContext {
   readonly params: VaultParameters;
   readonly nowMs: number;
   readonly signal: AbortSignal;
+  /** The Vault token this fetch uses; replaced once if Vault says it is dead. */
+  session: VaultSession;
 }
 
 /**
@@ -53,13 +58,18 @@ interface FetchContext {
  */
 export class VaultProvider implements Provider<VaultParameters> {
   readonly name = VAULT_PROVIDER_NAME;
-  readonly logins = new VaultLogins();
-  private readonly agents = new VaultAgents();
+  readonly logins: VaultLogins;
+  private readonly agents: VaultAgents;
   private readonly leases = new LeaseBook();
   /** Reads and renewals made (logins are counted by `logins.count`), for tests and the benchmark. */
   readonly requests = { read: 0, renew: 0 };
 
-  constructor(private readonly options: VaultProviderOptions) {}
+  constructor(private readonly options: VaultProviderOptions) {
+    this.logins = new VaultLogins({ sharedLoginMounts: options.sharedLoginMounts ?? ['kubernetes'] });
+    const defaultCa = options.defaults.caCertPath === undefined ? undefined : resolveQuietly(options.defaults.caCertPath);
+    const dirs = (options.defaults.tlsDirectories ?? []).map(resolveQuietly);
+    this.agents = new VaultAgents((real) => real === defaultCa || dirs.some((dir) => isWithin(real, dir)));
+  }
 
   parse(parameters: Readonly<Record<string, string>>, _identity: PodIdentity): ParsedParameters<VaultParameters> {
     const value = parseVaultParameters(parameters, this.options.defaults);
@@ -78,16 +88,21 @@ export class VaultProvider implements Provider<VaultParameters> {
     if (jwt === undefined) throw Errors.tokenAudienceMissing(params.audience, [...request.tokens.keys()]);
     const nowMs = request.now.getTime();
     this.leases.sweep(nowMs);
-    const agent = await this.agent(params);
-    const context: FetchContext = {
-      target: { address: params.address, namespace: params.namespace, mountPath: params.authMountPath, role: params.roleName, agent },
-      identity: request.identity,
-      jwt,
-      params,
-      nowMs,
-      signal: request.signal,
+    const agent = await this.agent(params, nowMs);
+    const target: LoginTarget = {
+      address: params.address,
+      namespace: params.namespace,
+      mountPath: params.authMountPath,
+      role: params.roleName,
+      audience: params.audience,
+      tlsKey: JSON.stringify(params.tls),
+      agent,
     };
-    const volumeKey = createHash('sha256').update(JSON.stringify([request.identity.podUid, params])).digest('hex');
+    const session = await this.logins.session(target, request.identity, jwt, nowMs, request.signal).catch((error: unknown) => {
+      throw unwrap(error);
+    });
+    const context: FetchContext = { target, identity: request.identity, jwt, params, nowMs, signal: request.signal, session };
+    const volumeKey = request.volumeId;
 
     const groups = groupRequests(params.objects);
     const results = new Map<string, GroupResult>();
@@ -112,13 +127,17 @@ export class VaultProvider implements Provider<VaultParameters> {
     return { files, versions, refreshAt: new Date(refreshAtMs), ...(expiresAtMs === undefined ? {} : { expiresAt: new Date(expiresAtMs) }) };
   }
 
+  release(volumeId: string): void {
+    this.leases.deleteVolume(volumeId);
+  }
+
   async close(): Promise<void> {
     await this.agents.close();
   }
 
-  private async agent(params: VaultParameters): Promise<Agent> {
+  private async agent(params: VaultParameters, nowMs: number): Promise<Agent> {
     try {
-      return await this.agents.get(params.tls);
+      return await this.agents.get(params.tls, nowMs);
     } catch (error) {
       throw Errors.backendUnavailable(`Vault at ${params.address}`, `its TLS files could not be read: ${describeError(error)}`);
     }
@@ -127,14 +146,19 @@ export class VaultProvider implements Provider<VaultParameters> {
   /** One request: renew a held lease if that works, otherwise read (or issue) anew. */
   private async readGroup(context: FetchContext, group: RequestGroup, leaseKey: string): Promise<GroupResult> {
     const held = this.leases.get(leaseKey);
+    if (held !== undefined && held.tokenId === context.session.id && context.nowMs < held.refreshAtMs && context.nowMs < held.expiresAtMs) {
+      // Fetched for another reason (a sibling object, the token's own renewal): this lease is not due.
+      return boundBySession({ response: held.response, version: leaseVersion(held.leaseId), refreshAtMs: held.refreshAtMs, expiresAtMs: held.expiresAtMs }, context.session);
+    }
     if (held !== undefined) {
-      const renewed = await this.tryRenew(context, held);
+      // A lease created under another token dies with that token: renewing it would only hide that.
+      const renewed = held.tokenId === context.session.id ? await this.tryRenew(context, held) : undefined;
       if (renewed !== undefined) return renewed;
       this.leases.delete(leaseKey);
     }
     const { object } = group;
     const what = `Vault path ${JSON.stringify(object.path)} (object ${JSON.stringify(object.objectName)})`;
-    const response = await this.withLogin(context, (token) => {
+    const response = await this.withSession(context, (token) => {
       this.requests.read += 1;
       return vaultRequest({
         address: context.params.address,
@@ -151,10 +175,18 @@ export class VaultProvider implements Provider<VaultParameters> {
     }).catch((error: unknown) => {
       throw unwrap(error);
     });
-    const result = this.classify(response, object, context.nowMs);
+    const result = boundBySession(this.classify(response, object, context.nowMs), context.session);
     const leaseSeconds = response.lease_duration ?? 0;
     if (typeof response.lease_id === 'string' && response.lease_id !== '' && leaseSeconds > 0) {
-      this.leases.set(leaseKey, { leaseId: response.lease_id, renewable: response.renewable === true, durationSeconds: leaseSeconds, expiresAtMs: context.nowMs + leaseSeconds * 1000, response });
+      this.leases.set(leaseKey, {
+        leaseId: response.lease_id,
+        renewable: response.renewable === true,
+        durationSeconds: leaseSeconds,
+        expiresAtMs: context.nowMs + leaseSeconds * 1000,
+        refreshAtMs: context.nowMs + leaseSeconds * 1000 * LEASE_REFRESH_FRACTION,
+        response,
+        tokenId: context.session.id,
+      });
     }
     return result;
   }
@@ -169,7 +201,7 @@ export class VaultProvider implements Provider<VaultParameters> {
     if (!held.renewable || context.nowMs >= held.expiresAtMs) return undefined;
     let response: VaultResponse;
     try {
-      response = await this.withLogin(context, (token) => {
+      response = await this.withSession(context, (token) => {
         this.requests.renew += 1;
         return vaultRequest({
           address: context.params.address,
@@ -193,35 +225,30 @@ export class VaultProvider implements Provider<VaultParameters> {
     // 2/3 of the last grant, so the old one is about to expire) rather than let it lapse.
     if (newExpiry <= held.expiresAtMs + 1000) return undefined;
     held.expiresAtMs = newExpiry;
+    held.refreshAtMs = context.nowMs + granted * 1000 * LEASE_REFRESH_FRACTION;
     held.renewable = response.renewable !== false;
-    return {
-      response: held.response,
-      version: leaseVersion(held.leaseId),
-      refreshAtMs: context.nowMs + granted * 1000 * LEASE_REFRESH_FRACTION,
-      expiresAtMs: newExpiry,
-    };
+    return boundBySession(
+      { response: held.response, version: leaseVersion(held.leaseId), refreshAtMs: context.nowMs + granted * 1000 * LEASE_REFRESH_FRACTION, expiresAtMs: newExpiry },
+      context.session,
+    );
   }
 
   /**
-   * Run a request with the identity's Vault token; on 403 log in once more and retry once (as
-   * upstream). HTTP errors come back as VaultHttpError so callers can react to the status.
+   * Run a request with the fetch's Vault token. A 403 means "not allowed" when the token was just
+   * obtained or Vault still accepts it (lookup-self): that is the answer, and the shared token is
+   * kept. Only a dead token is forgotten, followed by one new login and one retry (as upstream) —
+   * so a volume asking for a forbidden path cannot make every kubelet retry a new login that
+   * would orphan its siblings' leases.
    */
-  private async withLogin(context: FetchContext, call: (token: string) => Promise<VaultResponse>): Promise<VaultResponse> {
-    const token = await this.login(context);
+  private async withSession(context: FetchContext, call: (token: string) => Promise<VaultResponse>): Promise<VaultResponse> {
     try {
-      return await call(token);
+      return await call(context.session.token);
     } catch (error) {
-      if (!(error instanceof VaultHttpError) || error.status !== 403) throw error;
-      this.logins.forget(context.target, context.identity);
-      return call(await this.login(context));
-    }
-  }
-
-  private async login(context: FetchContext): Promise<string> {
-    try {
-      return await this.logins.token(context.target, context.identity, context.jwt, context.nowMs, context.signal);
-    } catch (error) {
-      throw unwrap(error);
+      if (!(error instanceof VaultHttpError) || error.status !== 403 || context.session.fresh) throw error;
+      if (await this.logins.isAlive(context.target, context.session, context.signal)) throw error;
+      this.logins.forget(context.target, context.identity, context.jwt, context.session);
+      context.session = await this.logins.session(context.target, context.identity, context.jwt, context.nowMs, context.signal);
+      return call(context.session.token);
     }
   }
 
@@ -253,6 +280,24 @@ export class VaultProvider implements Provider<VaultParameters> {
 
 export function createVaultProvider(options: VaultProviderOptions): VaultProvider {
   return new VaultProvider(options);
+}
+
+/**
+ * A leased secret lives at most as long as the Vault token that created it: Vault revokes the
+ * lease when the token expires. So its expiry is the earlier of the two, and it is refreshed no
+ * later than the token is due for renewal (the refresh renews the token with renew-self).
+ */
+function boundBySession(result: GroupResult, session: VaultSession): GroupResult {
+  if (result.expiresAtMs === undefined || !result.version.startsWith('lease:')) return result;
+  return { ...result, refreshAtMs: Math.min(result.refreshAtMs, session.useUntilMs), expiresAtMs: Math.min(result.expiresAtMs, session.expiresAtMs) };
+}
+
+function resolveQuietly(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 function groupRequests(objects: readonly VaultObject[]): RequestGroup[] {

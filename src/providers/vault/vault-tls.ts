@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 
@@ -27,37 +27,70 @@ export const NO_TLS_OPTIONS: VaultTlsOptions = Object.freeze({
  * Files are read when the agent is created; a CA rotation is picked up when the driver restarts.
  */
 export class VaultAgents {
-  private readonly agents = new Map<string, Promise<Agent>>();
+  private readonly agents = new Map<string, { agent: Promise<Agent>; createdAtMs: number }>();
 
-  get(tls: VaultTlsOptions): Promise<Agent> {
+  /** `allowedFiles` re-checks, after resolving symlinks, that a file is one the operator allows. */
+  constructor(private readonly allowedFiles: (realPath: string) => boolean = () => true) {}
+
+  get(tls: VaultTlsOptions, nowMs: number = Date.now()): Promise<Agent> {
     const key = JSON.stringify(tls);
-    let agent = this.agents.get(key);
-    if (agent === undefined) {
-      agent = createAgent(tls);
+    let entry = this.agents.get(key);
+    // Files are re-read now and then, so a rotated CA or client certificate is picked up.
+    if (entry !== undefined && nowMs - entry.createdAtMs > AGENT_MAX_AGE_MS) {
+      const old = entry.agent;
+      this.agents.delete(key);
+      setTimeout(() => void old.then((a) => a.close()).catch(() => undefined), 60_000).unref();
+      entry = undefined;
+    }
+    if (entry === undefined) {
+      const agent = createAgent(tls, this.allowedFiles);
       // A failed creation (unreadable CA file) is not cached: the next volume may find it fixed.
       agent.catch(() => this.agents.delete(key));
-      this.agents.set(key, agent);
+      entry = { agent, createdAtMs: nowMs };
+      this.agents.set(key, entry);
+      this.evict();
     }
-    return agent;
+    return entry.agent;
+  }
+
+  /** At most MAX_AGENTS pools: the oldest is closed when a new TLS configuration appears. */
+  private evict(): void {
+    while (this.agents.size > MAX_AGENTS) {
+      const [key, entry] = this.agents.entries().next().value as [string, { agent: Promise<Agent> }];
+      this.agents.delete(key);
+      void entry.agent.then((a) => a.close()).catch(() => undefined);
+    }
   }
 
   async close(): Promise<void> {
-    const agents = await Promise.allSettled(this.agents.values());
+    const agents = await Promise.allSettled([...this.agents.values()].map((e) => e.agent));
     this.agents.clear();
     await Promise.all(agents.map((a) => (a.status === 'fulfilled' ? a.value.close() : undefined)));
   }
 }
 
-async function createAgent(tls: VaultTlsOptions): Promise<Agent> {
+const MAX_AGENTS = 32;
+const AGENT_MAX_AGE_MS = 10 * 60_000;
+/** TLS files are small; a bigger one (say /dev/zero) is refused before it is read. */
+const MAX_TLS_FILE_BYTES = 1024 * 1024;
+
+async function createAgent(tls: VaultTlsOptions, allowed: (realPath: string) => boolean): Promise<Agent> {
+  const read = async (path: string): Promise<string> => {
+    const real = await realpath(path);
+    if (!allowed(real)) throw new Error(`${path} leads outside the directories allowed for Vault TLS files`);
+    const info = await stat(real);
+    if (!info.isFile() || info.size > MAX_TLS_FILE_BYTES) throw new Error(`${path} is not a regular file of at most ${MAX_TLS_FILE_BYTES} bytes`);
+    return readFile(real, 'utf8');
+  };
   const ca: string[] = [];
-  if (tls.caCertPath !== undefined) ca.push(await readFile(tls.caCertPath, 'utf8'));
+  if (tls.caCertPath !== undefined) ca.push(await read(tls.caCertPath));
   if (tls.caDirectory !== undefined) {
     for (const name of (await readdir(tls.caDirectory)).sort()) {
-      if (/\.(pem|crt)$/i.test(name)) ca.push(await readFile(join(tls.caDirectory, name), 'utf8'));
+      if (/\.(pem|crt)$/i.test(name)) ca.push(await read(join(tls.caDirectory, name)));
     }
   }
-  const cert = tls.clientCertPath === undefined ? undefined : await readFile(tls.clientCertPath, 'utf8');
-  const key = tls.clientKeyPath === undefined ? undefined : await readFile(tls.clientKeyPath, 'utf8');
+  const cert = tls.clientCertPath === undefined ? undefined : await read(tls.clientCertPath);
+  const key = tls.clientKeyPath === undefined ? undefined : await read(tls.clientKeyPath);
   return new Agent({
     keepAliveTimeout: 30_000,
     connect: {

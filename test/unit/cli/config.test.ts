@@ -20,7 +20,12 @@ describe('parseDriverConfig defaults', () => {
   test('every default', () => {
     const config = parseDriverConfig(JWKS);
     assert.deepEqual(
-      { ...config, embedded: { ...config.embedded }, vault: { ...config.vault }, providers: [...config.providers] },
+      {
+        ...config,
+        embedded: { ...config.embedded },
+        vault: { ...config.vault, allowedAddresses: [...config.vault.allowedAddresses], tlsDirectories: [...config.vault.tlsDirectories], sharedLoginMounts: [...config.vault.sharedLoginMounts] },
+        providers: [...config.providers],
+      },
       {
         endpoint: process.env['CSI_ENDPOINT'] ?? 'unix:///csi/csi.sock',
         driverName: DRIVER_NAME,
@@ -49,6 +54,10 @@ describe('parseDriverConfig defaults', () => {
           audience: 'vault',
           caCertPath: '',
           refreshIntervalMs: 5 * 60_000,
+          allowedAddresses: [],
+          tlsDirectories: [],
+          allowSkipTlsVerify: false,
+          sharedLoginMounts: ['kubernetes'],
         },
       },
     );
@@ -143,6 +152,8 @@ describe('parseDriverConfig refusals', () => {
     ['an unknown provider', ['--providers=embedded,hashicorp', ...JWKS], ['--providers', 'hashicorp']],
     ['a default provider that is not loaded', ['--default-provider=vault', ...JWKS], ['--default-provider', 'vault']],
     ['a driver name that is not a domain-like name', ['--driver-name=Not A Name!', ...JWKS], ['--driver-name']],
+    ['a relative Vault TLS directory', ['--vault-tls-dirs=certs', ...JWKS], ['--vault-tls-dirs']],
+    ['a Vault allowed address that is not a URL', ['--vault-allowed-addresses=vault:8200', ...JWKS], ['--vault-allowed-addresses']],
     ['a driver name longer than 63 characters', [`--driver-name=${'a'.repeat(64)}`, ...JWKS], ['--driver-name']],
     ['no providers at all', ['--providers=', ...JWKS], ['--default-provider']],
     ['neither jwks url nor file', [], ['--embedded-jwks-url', '--embedded-jwks-file']],
@@ -182,7 +193,7 @@ describe('driverUsage', () => {
 
   test('lists every flag with its help and default', () => {
     const flags = Object.entries(DRIVER_FLAGS);
-    assert.equal(flags.length, 24);
+    assert.equal(flags.length, 28);
     for (const [name, flag] of flags) {
       const line = usage.split('\n').find((l) => l.trimStart().startsWith(`--${name} `));
       assert.ok(line !== undefined, `--${name} is listed`);

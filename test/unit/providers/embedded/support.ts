@@ -84,7 +84,8 @@ export function tokenSet(token: string, audience = 'credmount'): TokenSet {
 }
 
 export function fetchRequest<P>(parameters: P, tokens: TokenSet, identity: PodIdentity = BILLING, now = new Date()): FetchRequest<P> {
-  return { identity, tokens, parameters, previousVersions: undefined, now, signal: new AbortController().signal };
+  // volumeId: the embedded provider keeps no per-volume state; any id will do.
+  return { volumeId: 'csi-test', identity, tokens, parameters, previousVersions: undefined, now, signal: new AbortController().signal };
 }
 
 /** A temporary directory removed by the returned cleanup. */

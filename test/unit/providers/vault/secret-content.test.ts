@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { goJson, renderObject, wholeSecretJson } from '../../../../src/providers/vault/secret-content.js';
+import { apiUrl } from '../../../../src/providers/vault/vault-http.js';
 import type { VaultObject } from '../../../../src/providers/vault/vault-parameters.js';
 
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
@@ -45,5 +46,15 @@ describe('vault secret content, as vault-csi-provider writes it', () => {
 
   test('a missing key is NOT_FOUND naming key, path and object', () => {
     assert.throws(() => renderObject(object({ secretKey: 'nope' }), KV2), { code: 'CM_BACKEND_NOT_FOUND', message: /key "nope" at Vault path "secret\/data\/db" \(object "o"\)/ });
+  });
+});
+
+describe('vault API URLs', () => {
+  test('stay below /v1/ of the address, including a path prefix', () => {
+    assert.equal(apiUrl('https://v.example:8200', 'secret/data/db', 'version=2'), 'https://v.example:8200/v1/secret/data/db?version=2');
+    assert.equal(apiUrl('https://proxy.example/vault/', 'secret/data/db', ''), 'https://proxy.example/vault/v1/secret/data/db');
+    for (const path of ['%2e%2e/%2e%2e/other/x', '../x', 'a/%2E%2E/%2e%2e/%2e%2e/x']) {
+      assert.throws(() => apiUrl('https://proxy.example/vault', path, ''), /does not stay below the Vault API/, path);
+    }
   });
 });
