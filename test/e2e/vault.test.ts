@@ -204,6 +204,22 @@ describe('Vault provider end to end through the kubelet simulator', () => {
     assert.equal(await exists(event.targetPath), false);
   });
 
+  test('a standby redirecting to the active node is followed once; a redirect elsewhere is not', async () => {
+    world.vault.writeKv2('secret', 'app/standby', { k: 'from-active' });
+    world.clock.advance(3_600_000);
+    const objects = '- objectName: k\n  secretPath: secret/data/app/standby\n  secretKey: k\n';
+    await world.vault.setFault({ kind: 'standby', activeAddress: world.vault.url, times: 1 });
+    const followed = await world.simulator.publish(world.pod(objects));
+    assert.equal(followed.ok, true, followed.message);
+    assert.equal(await readFile(join(followed.targetPath, 'k'), 'utf8'), 'from-active');
+    await world.vault.setFault({ kind: 'standby', activeAddress: 'http://127.0.0.2:9', times: 1 });
+    world.clock.advance(3_600_000);
+    const refused = await world.simulator.publish(world.pod(objects));
+    await world.vault.setFault(undefined);
+    assert.equal(refused.ok, false);
+    assert.match(refused.message ?? '', /Vault answered 307/);
+  });
+
   test('PKI issue with method PUT and secretArgs: the whole response as JSON, renewed at 2/3 of the certificate lifetime', async () => {
     await world.vault.addPkiRole('app', { allowedDomains: ['example.com'], allowSubdomains: true, maxTtlSeconds: 86_400 });
     const objects = '- objectName: certs\n  secretPath: pki/issue/app\n  method: PUT\n  secretArgs:\n    common_name: web.example.com\n    ttl: 15m\n';

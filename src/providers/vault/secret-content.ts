@@ -7,6 +7,11 @@ import type { VaultEncoding, VaultObject } from './vault-parameters.js';
  * (docs/vault-csi-provider-compat.md §2), so a pod switching drivers reads the same files.
  */
 export function renderObject(object: VaultObject, response: VaultResponse): Uint8Array {
+  const where = `Vault path ${JSON.stringify(object.path)} (object ${JSON.stringify(object.objectName)})`;
+  // A wrapped response carries a single-use wrapping token, not the secret: never write it.
+  if (response['wrap_info'] !== undefined && response['wrap_info'] !== null) throw Errors.backendRejected(where, 'the response is wrapped (response wrapping is not supported)');
+  // As upstream: nothing to write is an error, not an empty or "data":null file.
+  if (response.data === undefined || response.data === null) throw Errors.notFound(`${where}: empty response`);
   if (object.secretKey === '') return utf8(wholeSecretJson(response));
   const value = lookupKey(response, object.secretKey, object);
   const raw = typeof value === 'string' ? utf8(value) : utf8(goJson(value));

@@ -44,6 +44,12 @@ describe('vault secret content, as vault-csi-provider writes it', () => {
     );
   });
 
+  test('an empty answer and a wrapped answer are refused, never written', () => {
+    assert.throws(() => renderObject(object({ secretKey: '' }), {}), { code: 'CM_BACKEND_NOT_FOUND', message: /empty response/ });
+    assert.throws(() => renderObject(object({ secretKey: '' }), { data: null }), { code: 'CM_BACKEND_NOT_FOUND' });
+    assert.throws(() => renderObject(object({ secretKey: '' }), { data: {}, wrap_info: { token: 'hvs.wrapping' } }), (e: Error) => /wrapped/.test(e.message) && !e.message.includes('hvs.'));
+  });
+
   test('a missing key is NOT_FOUND naming key, path and object', () => {
     assert.throws(() => renderObject(object({ secretKey: 'nope' }), KV2), { code: 'CM_BACKEND_NOT_FOUND', message: /key "nope" at Vault path "secret\/data\/db" \(object "o"\)/ });
   });
