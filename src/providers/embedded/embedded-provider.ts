@@ -241,6 +241,8 @@ function resolveOptions(options: EmbeddedProviderOptions): ResolvedOptions {
   if (hasUrl) {
     const url = URL.canParse(options.jwksUrl ?? '') ? new URL(options.jwksUrl ?? '') : undefined;
     if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw configInvalid('jwksUrl', 'must be an http(s) URL');
+    // The JWKS decides whose tokens are trusted: plain http only where nobody can be in between.
+    if (url.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) throw configInvalid('jwksUrl', 'must use https unless it is on the loopback interface');
   }
   const audience = options.audience ?? DEFAULT_AUDIENCE;
   if (audience.trim() === '') throw configInvalid('audience', 'must not be empty');

@@ -249,6 +249,7 @@ describe('embedded provider: configuration', () => {
       const storeDir = await createStore(dir.path);
       await assert.rejects(createEmbeddedProvider({ storeDir }), /exactly one of jwksUrl and jwksFile/);
       await assert.rejects(createEmbeddedProvider({ storeDir, jwksUrl: 'http://127.0.0.1:1/x', jwksFile: '/x' }), /exactly one/);
+      await assert.rejects(createEmbeddedProvider({ storeDir, jwksUrl: 'http://issuer.example/openid/v1/jwks' }), /must use https unless it is on the loopback interface/);
       await assert.rejects(createEmbeddedProvider({ storeDir, jwksUrl: 'ftp://example/jwks' }), /http\(s\) URL/);
       await assert.rejects(createEmbeddedProvider({ storeDir, jwksFile: join(dir.path, 'nope.json') }), /jwksFile: .*does not exist/);
       await writeFile(join(dir.path, 'bad.json'), '{"keys": 1}');
