@@ -7,6 +7,7 @@ import type { Provider } from '../providers/provider.js';
 import { AtomicDirectoryWriter } from '../storage/atomic-writer.js';
 import { FileMetadataStore } from '../storage/metadata-store.js';
 import { selectMounter } from '../storage/select-mounter.js';
+import { TmpfsMounter } from '../storage/tmpfs-mounter.js';
 import type { Mounter } from '../storage/storage.js';
 import type { Clock } from '../volumes/clock.js';
 import { VolumeManager } from '../volumes/volume-manager.js';
@@ -128,6 +129,12 @@ export async function startDriver(config: DriverConfig, options: DriverAppOption
     { endpoint: config.endpoint, providers: registry.names(), mounter: selected.mounter.kind, recoveredVolumes: recovered, metrics: http?.url },
     'credmount driver ready',
   );
+  if (selected.mounter instanceof TmpfsMounter) {
+    // Which way tmpfs volumes are mounted (docs/mounting.md), decided on first use: reported
+    // after that so start-up does not wait for the FFI to load.
+    const mounter = selected.mounter;
+    setImmediate(() => logger.info({ mechanism: mounter.mechanism, fallbackReason: mounter.fallbackReason }, 'tmpfs mount mechanism'));
+  }
 
   return {
     server,

@@ -1,9 +1,10 @@
 import * as fs from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
-import { describeError } from '../errors/credmount-error.js';
+import { describeError, isCredmountError } from '../errors/credmount-error.js';
 import { Errors } from '../errors/catalogue.js';
 import { entryKind } from './entry-kind.js';
 import { errorCode } from './error-code.js';
+import { LinuxMountSyscalls, loadLibc, type LibcLoadResult } from './linux-mount-syscalls.js';
 import { CommandFailedError, runCommand, type CommandRunner } from './mount-command.js';
 import { MOUNT_INFO_PATH, mountsBelow, readMountInfo, topMountAt } from './mount-info.js';
 import type { Mounter, MountOptions, UnmountOptions } from './storage.js';
@@ -13,13 +14,38 @@ import { requireParent } from './target-parent.js';
  * Credentials live in a tmpfs at the pod's target path: they never reach the node's disk, the
  * size limit is enforced by the kernel, and — until Kubernetes 1.37 — a mount point is what
  * stops kubelet from deleting the target directory after a failed republish.
+ *
+ * How the tmpfs is mounted (docs/mounting.md): by default through the mount(2)/umount2(2) system
+ * calls (linux-mount-syscalls.ts), falling back to running mount(8)/umount(8) only when the FFI
+ * cannot load libc. The choice is made once per mounter, on first use, and `mechanism` tells
+ * which it is. Everything else — the checks, the mount table, the cleanup — is the same for both.
  */
 
+/** `syscall`: mount(2)/umount2(2) called directly; `mount(8)`: the mount/umount programs are run. */
+export type MountMechanism = 'syscall' | 'mount(8)';
+
 export interface TmpfsMounterOptions {
-  /** How mount/umount are run; tests inject failures here. */
+  /**
+   * `auto` (the default): `syscall` when libc can be loaded through the FFI, else `mount(8)`.
+   * Forcing `syscall` where it is unavailable makes every mount fail with the reason.
+   */
+  readonly mechanism?: MountMechanism | 'auto';
+  /** How mount/umount are run by the `mount(8)` mechanism; tests inject failures here. */
   readonly run?: CommandRunner;
+  /** How libc is loaded for the `syscall` mechanism (default: once per process, through koffi); tests inject fakes here. */
+  readonly loadLibc?: () => LibcLoadResult;
   /** Where the mount table is read from. */
   readonly mountInfoPath?: string;
+}
+
+/** The one step that differs between the mechanisms; the callers wrap errors into the catalogue's. */
+interface MountBackend {
+  readonly mechanism: MountMechanism;
+  /** Why `auto` did not pick the syscalls (or why forced syscalls cannot work). */
+  readonly unavailable: string | undefined;
+  mount(target: string, options: MountOptions): Promise<void>;
+  /** Unmount the top mount at `resolved`; "nothing mounted there" (a lost race) is success. */
+  unmount(resolved: string): Promise<void>;
 }
 
 /** Bound on umount calls for one target: enough for stacked mounts, never an endless loop. */
@@ -28,17 +54,41 @@ const MAX_UNMOUNT_ATTEMPTS = 8;
 const NOT_MOUNTED = /not mounted|not a mount ?point|no mount point specified|mountpoint not found|no such file or directory/i;
 
 export class TmpfsMounter implements Mounter {
+  /** The same for both mechanisms: it is recorded in volume metadata and names the kind of volume, not how it was mounted. */
   readonly kind = 'tmpfs';
-  readonly #run: CommandRunner;
+  readonly #options: TmpfsMounterOptions;
   readonly #mountInfoPath: string;
+  #backend: MountBackend | undefined;
 
   constructor(options: TmpfsMounterOptions = {}) {
-    this.#run = options.run ?? runCommand;
+    this.#options = options;
     this.#mountInfoPath = options.mountInfoPath ?? MOUNT_INFO_PATH;
   }
 
+  /**
+   * Which mechanism mounts and unmounts, decided once. Reading it before the first mount loads
+   * the FFI and libc then (~15 ms), which is otherwise deferred to the first mount.
+   */
+  get mechanism(): MountMechanism {
+    return this.#selectBackend().mechanism;
+  }
+
+  /**
+   * Why the syscalls are not in use (`auto` fell back to mount(8)), or why forced syscalls will
+   * fail; `undefined` when they are in use or mount(8) was asked for. For the driver's start-up log.
+   */
+  get fallbackReason(): string | undefined {
+    return this.#selectBackend().unavailable;
+  }
+
+  #selectBackend(): MountBackend {
+    this.#backend ??= selectBackend(this.#options);
+    return this.#backend;
+  }
+
   async mount(target: string, options: MountOptions): Promise<void> {
-    const mountOptions = tmpfsOptions(target, options);
+    // Validated before anything touches the disk (the same checks for both mechanisms).
+    tmpfsData(target, options);
     await requireParent(target);
     // Idempotent early return: a republish, or a retry after a timeout, finds the tmpfs already
     // there. Mounting again would stack a second, empty tmpfs over the pod's content. The
@@ -60,12 +110,12 @@ export class TmpfsMounter implements Mounter {
     }
 
     try {
-      await this.#run('mount', ['-t', 'tmpfs', '-o', mountOptions, 'tmpfs', target]);
+      await this.#selectBackend().mount(target, options);
     } catch (error) {
       // Leave no directory behind that we made: kubelet would otherwise find a non-mount-point
       // target and the next attempt would look like a half-done publish.
       if (created) await fs.rmdir(target).catch(() => undefined);
-      throw Errors.mountFailed(target, describeError(error));
+      throw isCredmountError(error) ? error : Errors.mountFailed(target, describeError(error));
     }
   }
 
@@ -89,12 +139,11 @@ export class TmpfsMounter implements Mounter {
       if (top.fsType !== 'tmpfs') throw Errors.internal(`removing ${target} refused: a ${top.fsType} filesystem is mounted there, not a credmount tmpfs`);
       if (attempt >= MAX_UNMOUNT_ATTEMPTS) throw Errors.internal(`unmounting ${target} failed: still mounted after ${MAX_UNMOUNT_ATTEMPTS} attempts`);
       try {
-        await this.#run('umount', [resolved]);
+        // A concurrent unmount may have won the race: "not mounted" is the outcome we want, and
+        // each backend treats it as success.
+        await this.#selectBackend().unmount(resolved);
       } catch (error) {
-        // A concurrent unmount may have won the race: "not mounted" is the outcome we want.
-        if (!(error instanceof CommandFailedError && NOT_MOUNTED.test(error.stderr))) {
-          throw Errors.internal(`unmounting ${target} failed: ${describeError(error)}`);
-        }
+        throw isCredmountError(error) ? error : Errors.internal(`unmounting ${target} failed: ${describeError(error)}`);
       }
     }
 
@@ -127,8 +176,56 @@ export class TmpfsMounter implements Mounter {
   }
 }
 
-/** `size=…,mode=…,gid=…,nosuid,nodev,noexec`: checked here because the result goes to mount(8). */
-export function tmpfsOptions(target: string, options: MountOptions): string {
+function selectBackend(options: TmpfsMounterOptions): MountBackend {
+  const wanted = options.mechanism ?? 'auto';
+  if (wanted === 'mount(8)') return commandBackend(options.run ?? runCommand, undefined);
+  const loaded = (options.loadLibc ?? loadLibc)();
+  if ('libc' in loaded) return syscallBackend(new LinuxMountSyscalls(loaded.libc));
+  if (wanted === 'syscall') return unavailableBackend(loaded.unavailable);
+  return commandBackend(options.run ?? runCommand, loaded.unavailable);
+}
+
+/** mount(2) with MS_NOSUID|MS_NODEV|MS_NOEXEC and the data string; umount2(2) without MNT_DETACH. */
+function syscallBackend(syscalls: LinuxMountSyscalls): MountBackend {
+  return {
+    mechanism: 'syscall',
+    unavailable: undefined,
+    mount: async (target, options) => syscalls.mountTmpfs(target, tmpfsData(target, options)),
+    unmount: async (resolved) => {
+      syscalls.unmount(resolved);
+    },
+  };
+}
+
+/** Forced syscalls that cannot load: every mount says why (unmount only runs when something is mounted). */
+function unavailableBackend(reason: string): MountBackend {
+  const fail = (): never => {
+    throw new Error(`mount(2) is unavailable: ${reason}`);
+  };
+  return { mechanism: 'syscall', unavailable: reason, mount: async () => fail(), unmount: async () => fail() };
+}
+
+/** The fallback: fork/exec mount(8)/umount(8). */
+function commandBackend(run: CommandRunner, unavailable: string | undefined): MountBackend {
+  return {
+    mechanism: 'mount(8)',
+    unavailable,
+    mount: (target, options) => run('mount', ['-t', 'tmpfs', '-o', tmpfsOptions(target, options), 'tmpfs', target]),
+    unmount: async (resolved) => {
+      try {
+        await run('umount', [resolved]);
+      } catch (error) {
+        if (!(error instanceof CommandFailedError && NOT_MOUNTED.test(error.stderr))) throw error;
+      }
+    },
+  };
+}
+
+/**
+ * The tmpfs data string for mount(2), `size=…,mode=…,gid=…`: checked here, before anything reaches
+ * the kernel or mount(8). The nosuid/nodev/noexec flags are not in it: they are mount flags.
+ */
+export function tmpfsData(target: string, options: MountOptions): string {
   if (!isAbsolute(target)) throw Errors.mountFailed(target, 'the target path must be absolute');
   if (!Number.isSafeInteger(options.sizeBytes) || options.sizeBytes <= 0) throw Errors.mountFailed(target, `size must be a positive number of bytes, not ${options.sizeBytes}`);
   const gid = options.gid;
@@ -137,9 +234,16 @@ export function tmpfsOptions(target: string, options: MountOptions): string {
   // as an arbitrary uid and the file modes alone decide what it may read.
   const parts = [`size=${options.sizeBytes}`, gid === undefined ? 'mode=0755' : 'mode=0750'];
   if (gid !== undefined) parts.push(`gid=${gid}`);
-  // Credentials are data: no setuid programs, no device nodes, nothing executable.
-  parts.push('nosuid', 'nodev', 'noexec');
   return parts.join(',');
+}
+
+/**
+ * `size=…,mode=…,gid=…,nosuid,nodev,noexec`: the `-o` argument of mount(8). Credentials are
+ * data: no setuid programs, no device nodes, nothing executable (the syscall mechanism passes
+ * the same three as MS_NOSUID|MS_NODEV|MS_NOEXEC).
+ */
+export function tmpfsOptions(target: string, options: MountOptions): string {
+  return `${tmpfsData(target, options)},nosuid,nodev,noexec`;
 }
 
 /** The target with symlinks resolved, or `undefined` when it does not exist. */
