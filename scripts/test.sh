@@ -16,4 +16,4 @@ echo '== csi-sanity'
 bash scripts/install-csi-sanity.sh
 echo '== tests'
 # Integration and e2e tests mount tmpfs and start subprocesses: run files two at a time.
-node --test --test-concurrency=2 --test-reporter=spec dist/test/unit dist/test/integration dist/test/e2e dist/test/conformance
+node --test --test-concurrency=2 --test-reporter=spec dist/test/unit dist/test/integration dist/test/e2e dist/test/conformance dist/test/bench

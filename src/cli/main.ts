@@ -5,10 +5,10 @@
  *   kubelet-sim  drive any CSI driver socket the way kubelet does
  *   demo         driver + simulator + embedded provider in one process, in a temporary directory
  */
-import { runDemoCommand } from './demo-command.js';
-import { runDriverCommand } from './driver-command.js';
-import { runKubeletSimCommand } from './kubelet-sim-command.js';
 import { readPackageVersion } from './package-version.js';
+
+// Each command is imported only when run: the driver (what every node runs) does not pay for
+// loading the simulator, the demo or their dependencies at start-up.
 
 const USAGE = `usage: credmount <command> [flags]
 
@@ -23,11 +23,11 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'driver':
-      return runDriverCommand(rest);
+      return (await import('./driver-command.js')).runDriverCommand(rest);
     case 'kubelet-sim':
-      return runKubeletSimCommand(rest);
+      return (await import('./kubelet-sim-command.js')).runKubeletSimCommand(rest);
     case 'demo':
-      return runDemoCommand(rest);
+      return (await import('./demo-command.js')).runDemoCommand(rest);
     case 'version':
     case '--version':
       console.log(readPackageVersion());

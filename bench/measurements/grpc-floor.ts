@@ -1,0 +1,70 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KubeletSimulator } from '../../src/cli/kubelet-sim/kubelet-simulator.js';
+import type { SimulatedPod } from '../../src/cli/kubelet-sim/simulated-pod.js';
+import type { Plan } from '../plan.js';
+import { cpuBetween, mib, sampleProcess } from '../proc-stats.js';
+import type { GrpcFloorResult } from '../result-types.js';
+import { round, summarize } from '../stats.js';
+
+const SERVER = resolve(fileURLToPath(import.meta.url), '../../grpc-floor-server.js');
+const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+
+/**
+ * Reference, not a target: the same client and the same requests (a volume of 3 secrets and a
+ * certificate, with a pod token) against a bare @grpc/grpc-js server with credmount's proto that
+ * answers at once. Its round trip, CPU per 1,000 paced calls and RSS are the floor under
+ * measurements 2 and 4 on this machine.
+ */
+export async function measureGrpcFloor(plan: Plan['grpcFloor']): Promise<GrpcFloorResult> {
+  const workdir = await mkdtemp(join(tmpdir(), 'credmount-bench-grpc-'));
+  const socketPath = join(workdir, 'floor.sock');
+  const child = spawn(process.execPath, [SERVER, socketPath], { stdio: 'ignore' });
+  const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
+  let calls = 0;
+  const simulator = await KubeletSimulator.start({
+    endpoint: `unix://${socketPath}`,
+    kubeletRoot: join(workdir, 'kubelet'),
+    onEvent: () => {
+      calls += 1;
+    },
+  });
+  try {
+    while (!(await stat(socketPath).then((s) => s.isSocket(), () => false))) await sleep(1);
+    await simulator.client.waitUntilReady(10_000);
+    const pid = child.pid as number;
+    const objects = '- objectName: db-password\n  secretPath: demo/db-password\n- objectName: api-key\n  secretPath: demo/api-key\n- objectName: session-key\n  secretPath: demo/session-key\n- objectName: tls\n  certificate:\n    commonName: "${POD_NAME}"\n    ttl: 10m\n';
+    const pods: SimulatedPod[] = Array.from({ length: plan.volumes }, () => ({
+      namespace: 'demo',
+      name: `floor-${randomUUID().slice(0, 8)}`,
+      uid: randomUUID(),
+      serviceAccountName: 'app',
+      volumeName: 'creds',
+      attributes: { provider: 'embedded', objects },
+      audiences: ['credmount'],
+    }));
+    for (const pod of pods) await simulator.publish(pod);
+
+    const roundTrips: number[] = [];
+    for (let r = 0; r < plan.rounds; r++) for (const pod of pods) roundTrips.push((await simulator.publish(pod)).ms);
+
+    const before = await sampleProcess(pid);
+    const callsBefore = calls;
+    for (const pod of pods) simulator.startRepublishing(pod, plan.intervalMs);
+    await sleep(plan.seconds * 1000);
+    for (const pod of pods) simulator.stopRepublishing(pod);
+    await sleep(Math.min(200, plan.intervalMs));
+    const after = await sampleProcess(pid);
+    const paced = calls - callsBefore;
+    return { roundTrip: summarize(roundTrips), cpuSecondsPer1000: round((cpuBetween(before, after) / Math.max(1, paced)) * 1000, 3), rssMiB: mib(after.rssKiB), peakRssMiB: mib(after.hwmKiB) };
+  } finally {
+    await simulator.stop().catch(() => undefined);
+    child.kill('SIGTERM');
+    await exited;
+    await rm(workdir, { recursive: true, force: true });
+  }
+}

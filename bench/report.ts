@@ -1,0 +1,57 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import type { BackendRate, BenchResults } from './result-types.js';
+import { evaluateTargets } from './targets.js';
+
+export const README_START = '<!-- bench:results:start -->';
+export const README_END = '<!-- bench:results:end -->';
+
+const cell = (text: string) => text.replaceAll('|', '\\|');
+
+/** The results as Markdown: machine, targets table, backend requests, details. */
+export function renderReport(r: BenchResults, jsonName: string): string {
+  const m = r.machine;
+  const rows = evaluateTargets(r);
+  const verdict = (pass: boolean | undefined) => (pass === undefined ? '' : pass ? 'pass' : '**FAIL**');
+  const s = r.steadyState;
+  const lines = [
+    `Measured ${r.date} on \`${r.source}\` (${r.plan} run, ${Math.round(r.durationSeconds)} s; raw figures in \`${jsonName}\`) on ${m.cpuModel}, ${m.cores} cores,`,
+    `${Math.round(m.memoryMiB / 1024)} GiB, Node.js ${m.node}, Linux ${m.kernel}, load average ${m.loadAverage} at the start; volumes: \`${r.mounter}\`, mounted with \`${r.mountMechanism}\`.`,
+    '',
+    '| measurement | measured | target | | reference (issue 7) |',
+    '|---|---|---|---|---|',
+    ...rows.map((row) => `| ${cell(row.measurement)} | ${cell(row.measured)} | ${cell(row.target)} | ${verdict(row.pass)} | ${cell(row.reference)} |`),
+    '',
+    'Backend requests at steady state (time scaled; see "How each figure is measured"):',
+    '',
+    '| content | scaled run | requests / volume-hour | naive (fetch on every republish) | breakdown over the window |',
+    '|---|---|---|---|---|',
+    ...[r.backendRequests.kv, r.backendRequests.certificates, r.backendRequests.dynamicLeases].map(backendRow),
+    '',
+    'Details:',
+    '',
+    `- first publish: ${r.firstPublish.latency.count} publishes, p90 ${r.firstPublish.latency.p90} ms, max ${r.firstPublish.latency.max} ms, ${r.firstPublish.fetchesPerPublish} backend fetch per publish, ${r.firstPublish.driverHandlerMeanMs} ms mean inside the driver's handler; unpublish p50 ${r.firstPublish.unpublish.p50} ms, p99 ${r.firstPublish.unpublish.p99} ms.`,
+    `- fresh republish: ${r.freshRepublish.latency.count} republishes of ${r.freshRepublish.volumes} volumes, p90 ${r.freshRepublish.latency.p90} ms, max ${r.freshRepublish.latency.max} ms; ${r.freshRepublish.driverHandlerMeanMs} ms mean inside the driver's handler (the rest of the round trip is gRPC, HTTP/2 and the client).`,
+    `- burst: wall times ${r.burst.wallMs.map((w) => `${w} ms`).join(', ')}; per call p50 ${r.burst.latency.p50} ms, p99 ${r.burst.latency.p99} ms, max ${r.burst.latency.max} ms.`,
+    `- steady state: ${s.volumes} volumes every ${s.intervalMs} ms for ${s.seconds} s: ${s.republishes} republishes (p50 ${s.latency.p50} ms, p99 ${s.latency.p99} ms), ${s.errors} errors, ${s.backendRequests} backend requests; RSS idle ${s.rssIdleMiB} MiB, after ${s.volumes} publishes ${s.rssAfterPublishMiB} MiB, while republishing ${s.rssSteadyMiB} MiB, peak ${s.rssPeakMiB} MiB, settled ${s.rssSettledMiB} MiB.`,
+    `- cold start: ${r.coldStart.runs} runs, p50 ${r.coldStart.readyMs.p50} ms, max ${r.coldStart.readyMs.max} ms; \`node -e ""\` p50 ${r.coldStart.nodeBaselineMs.p50} ms; RSS when ready ${r.coldStart.rssReadyMiB} MiB.`,
+    `- reference, a bare grpc-js server with the same proto, same client and requests: round trip p50 ${r.grpcFloor.roundTrip.p50} ms, p99 ${r.grpcFloor.roundTrip.p99} ms; ${r.grpcFloor.cpuSecondsPer1000} CPU-seconds per 1,000 calls paced as in 4; RSS ${r.grpcFloor.rssMiB} MiB (peak ${r.grpcFloor.peakRssMiB} MiB).`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function backendRow(rate: BackendRate): string {
+  const breakdown = Object.entries(rate.breakdown)
+    .map(([kind, count]) => `${kind}: ${count}`)
+    .join(', ');
+  return `| ${cell(rate.content)} | ${cell(`${rate.volumes} volumes; ${rate.scaled}`)} | ${rate.perVolumeHour} | ${rate.naivePerVolumeHour} | ${cell(breakdown === '' ? 'none' : breakdown)}${rate.errors > 0 ? `; ${rate.errors} errors` : ''} |`;
+}
+
+/** Replace the generated section of bench/README.md (between the markers) with `markdown`. */
+export async function updateReadme(readmePath: string, markdown: string): Promise<void> {
+  const text = await readFile(readmePath, 'utf8');
+  const start = text.indexOf(README_START);
+  const end = text.indexOf(README_END);
+  if (start < 0 || end < start) throw new Error(`${readmePath} has no ${README_START} … ${README_END} section`);
+  await writeFile(readmePath, `${text.slice(0, start + README_START.length)}\n${markdown}${text.slice(end)}`);
+}

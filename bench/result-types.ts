@@ -1,0 +1,128 @@
+import type { LatencySummary } from './stats.js';
+
+/** The shape of bench/results/<date>.json. Times in milliseconds unless named otherwise. */
+export interface BenchResults {
+  readonly date: string;
+  readonly plan: 'full' | 'smoke';
+  readonly machine: MachineDescription;
+  /** What was measured: `git describe --always --dirty` of the repository, or `--label`. */
+  readonly source: string;
+  /** How the driver mounted volumes (`tmpfs` as root; `directory` otherwise). */
+  readonly mounter: string;
+  /** For tmpfs: `syscall` (mount(2)/umount2(2)) or `mount(8)`, as the driver logs it. */
+  readonly mountMechanism: string;
+  readonly durationSeconds: number;
+  readonly firstPublish: FirstPublishResult;
+  readonly freshRepublish: FreshRepublishResult;
+  readonly burst: BurstResult;
+  readonly steadyState: SteadyStateResult;
+  readonly backendRequests: BackendRequestsResult;
+  readonly coldStart: ColdStartResult;
+  /** Reference: a bare grpc-js server with the same proto, driven the same way. */
+  readonly grpcFloor: GrpcFloorResult;
+}
+
+export interface MachineDescription {
+  readonly cpuModel: string;
+  readonly cores: number;
+  readonly memoryMiB: number;
+  readonly node: string;
+  readonly kernel: string;
+  readonly platform: string;
+  /** 1-minute load average when the run started. */
+  readonly loadAverage: number;
+}
+
+export interface FirstPublishResult {
+  /** NodePublishVolume round trips for new pods, one at a time (3 secrets + 1 certificate). */
+  readonly latency: LatencySummary;
+  readonly errors: number;
+  /** Backend fetches per first publish (1 expected). */
+  readonly fetchesPerPublish: number;
+  /** Mean time inside the driver's handler (its own histogram), the rest being gRPC and transport. */
+  readonly driverHandlerMeanMs: number;
+  /** NodeUnpublishVolume round trips of the same volumes. */
+  readonly unpublish: LatencySummary;
+}
+
+export interface FreshRepublishResult {
+  readonly volumes: number;
+  readonly latency: LatencySummary;
+  readonly errors: number;
+  /** Backend fetches made during the republishes (must be 0). */
+  readonly backendRequests: number;
+  /** Mean time inside the driver's handler (its own histogram), the rest being gRPC and transport. */
+  readonly driverHandlerMeanMs: number;
+}
+
+export interface BurstResult {
+  readonly pods: number;
+  readonly runs: number;
+  /** Per run: from the first call until every publish answered. */
+  readonly wallMs: readonly number[];
+  readonly wallMsMedian: number;
+  readonly wallMsMax: number;
+  /** Per-call latency over every run. */
+  readonly latency: LatencySummary;
+  readonly errors: number;
+}
+
+export interface SteadyStateResult {
+  readonly volumes: number;
+  readonly intervalMs: number;
+  readonly seconds: number;
+  readonly republishes: number;
+  readonly errors: number;
+  readonly backendRequests: number;
+  readonly latency: LatencySummary;
+  /** Driver CPU (own + waited-for children) per 1,000 republishes, seconds. */
+  readonly cpuSecondsPer1000: number;
+  readonly rssIdleMiB: number;
+  readonly rssAfterPublishMiB: number;
+  /** VmHWM at the end: the highest RSS over the driver's life (publishes included). */
+  readonly rssPeakMiB: number;
+  /** Median VmRSS over the last half of the republishing. */
+  readonly rssSteadyMiB: number;
+  /** VmRSS after republishing stopped and the driver sat idle for `settleSeconds`. */
+  readonly rssSettledMiB: number;
+}
+
+export interface BackendRate {
+  readonly content: string;
+  /** What the scaled run stands for, in words. */
+  readonly scaled: string;
+  readonly volumes: number;
+  readonly volumeHours: number;
+  /** Requests per volume-hour at steady state. */
+  readonly perVolumeHour: number;
+  /** Republishes per volume-hour observed (what a driver that fetches on every republish would send). */
+  readonly naivePerVolumeHour: number;
+  /** Breakdown by request kind (Vault) or result (embedded). */
+  readonly breakdown: Readonly<Record<string, number>>;
+  readonly errors: number;
+}
+
+export interface BackendRequestsResult {
+  readonly kv: BackendRate;
+  readonly certificates: BackendRate;
+  readonly dynamicLeases: BackendRate;
+}
+
+export interface ColdStartResult {
+  readonly runs: number;
+  /** Spawn until Probe answered ready. */
+  readonly readyMs: LatencySummary;
+  /** Spawn until exit of `node -e ""` on this machine: the floor for any Node.js process. */
+  readonly nodeBaselineMs: LatencySummary;
+  /** VmRSS right after ready, with no volumes. */
+  readonly rssReadyMiB: number;
+}
+
+export interface GrpcFloorResult {
+  /** One call at a time, as in measurement 2. */
+  readonly roundTrip: LatencySummary;
+  /** Server CPU per 1,000 calls paced as in measurement 4. */
+  readonly cpuSecondsPer1000: number;
+  readonly rssMiB: number;
+  readonly peakRssMiB: number;
+}

@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+/**
+ * The benchmark runner (issue 7): the real driver process, driven over its unix socket by the
+ * kubelet simulator, on real tmpfs mounts (as root).
+ *
+ *   npm run bench                    full run: bench/results/<date>.json and the table in bench/README.md
+ *   node dist/bench/run.js --smoke --out DIR   every measurement with tiny counts; writes only to DIR
+ *   --out DIR                        write <date>.json and report.md to DIR instead of the repository
+ *   --repo DIR                       the repository whose bench/ is written (default: where this build lives)
+ *   --label TEXT                     what is measured, for the results (default: git describe of the repository)
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { describeMachine } from './machine.js';
+import { measureEmbeddedCertificates, measureEmbeddedKv } from './measurements/backend-requests.js';
+import { measureBurst } from './measurements/burst.js';
+import { measureColdStart } from './measurements/cold-start.js';
+import { measureFirstPublish } from './measurements/first-publish.js';
+import { measureFreshRepublish } from './measurements/fresh-republish.js';
+import { measureGrpcFloor } from './measurements/grpc-floor.js';
+import { measureSteadyState } from './measurements/steady-state.js';
+import { measureVaultLeases } from './measurements/vault-leases.js';
+import { FULL_PLAN, SMOKE_PLAN } from './plan.js';
+import { renderReport, updateReadme } from './report.js';
+import type { BenchResults } from './result-types.js';
+import { BenchNode } from './bench-node.js';
+
+async function step<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  process.stderr.write(`bench: ${name}…\n`);
+  const result = await work();
+  process.stderr.write(`bench: ${name} done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  return result;
+}
+
+/** How the driver mounts on this machine, from a short-lived node that mounts one volume. */
+async function mounting(): Promise<{ mounter: string; mountMechanism: string }> {
+  const node = await BenchNode.start();
+  try {
+    const pod = node.pod(node.secretObjects());
+    await node.simulator.publish(pod);
+    await node.simulator.unpublish(pod);
+    return { mounter: await node.driver.mounterKind(), mountMechanism: await node.driver.mountMechanism() };
+  } finally {
+    await node.stop();
+  }
+}
+
+/** `git describe` of the repository this build came from, when it is one. */
+function describeSource(repo: string): string {
+  try {
+    return execFileSync('git', ['describe', '--always', '--dirty'], { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    strict: true,
+    options: {
+      smoke: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      repo: { type: 'string' },
+      label: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log('usage: node dist/bench/run.js [--smoke] [--out DIR] [--repo DIR] [--label TEXT]');
+    return 0;
+  }
+  const plan = values.smoke ? SMOKE_PLAN : FULL_PLAN;
+  const repo = resolve(values.repo ?? resolve(fileURLToPath(import.meta.url), '../../..'));
+  const source = values.label ?? describeSource(repo);
+  const machine = describeMachine();
+  const started = performance.now();
+  const date = new Date().toISOString().slice(0, 10);
+
+  const { mounter, mountMechanism } = await step('mounting', mounting);
+  const coldStart = await step('6. cold start', () => measureColdStart(plan.coldStart));
+  const grpcFloor = await step('reference: bare grpc-js server', () => measureGrpcFloor(plan.grpcFloor));
+  const firstPublish = await step('1. first publish', () => measureFirstPublish(plan.firstPublish));
+  const freshRepublish = await step('2. fresh republish', () => measureFreshRepublish(plan.freshRepublish));
+  const burst = await step('3. burst', () => measureBurst(plan.burst));
+  const steadyState = await step('4. steady state', () => measureSteadyState(plan.steadyState));
+  // Three nodes at once, each on its own scaled clock: only request counts are measured here.
+  const [kv, certificates, dynamicLeases] = await step('5. backend requests per volume-hour', () =>
+    Promise.all([measureEmbeddedKv(plan.backendEmbedded), measureEmbeddedCertificates(plan.backendEmbedded), measureVaultLeases(plan.backendVault)]),
+  );
+
+  const results: BenchResults = {
+    date,
+    plan: plan.name,
+    source,
+    machine,
+    mounter,
+    mountMechanism,
+    durationSeconds: Math.round((performance.now() - started) / 100) / 10,
+    firstPublish,
+    freshRepublish,
+    burst,
+    steadyState,
+    backendRequests: { kv, certificates, dynamicLeases },
+    coldStart,
+    grpcFloor,
+  };
+
+  const jsonName = `${date}.json`;
+  const json = `${JSON.stringify(results, null, 2)}\n`;
+  if (values.out !== undefined) {
+    const out = resolve(values.out);
+    await mkdir(out, { recursive: true });
+    await writeFile(join(out, jsonName), json);
+    await writeFile(join(out, 'report.md'), renderReport(results, jsonName));
+  } else if (!values.smoke) {
+    await mkdir(join(repo, 'bench', 'results'), { recursive: true });
+    await writeFile(join(repo, 'bench', 'results', jsonName), json);
+    await updateReadme(join(repo, 'bench', 'README.md'), renderReport(results, `results/${jsonName}`));
+  }
+  console.log(renderReport(results, jsonName));
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exit(1);
+  },
+);

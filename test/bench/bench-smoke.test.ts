@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { BackendRate, BenchResults } from '../../bench/result-types.js';
+import type { LatencySummary } from '../../bench/stats.js';
+
+/** dist/test/bench → dist/bench/run.js */
+const RUNNER = resolve(fileURLToPath(import.meta.url), '../../../bench/run.js');
+
+function sane(summary: LatencySummary, what: string, count: number): void {
+  assert.equal(summary.count, count, `${what}: sample count`);
+  for (const key of ['p50', 'p90', 'p99', 'max', 'mean'] as const) {
+    assert.ok(Number.isFinite(summary[key]) && summary[key] > 0 && summary[key] < 60_000, `${what}.${key} = ${summary[key]}`);
+  }
+  assert.ok(summary.p50 <= summary.p90 && summary.p90 <= summary.p99 && summary.p99 <= summary.max, `${what}: percentiles in order`);
+}
+
+function saneRate(rate: BackendRate, what: string): void {
+  assert.equal(rate.errors, 0, `${what}: errors`);
+  assert.ok(rate.perVolumeHour > 0, `${what}: some requests (${rate.perVolumeHour})`);
+  assert.ok(rate.naivePerVolumeHour > 20 && rate.naivePerVolumeHour < 100, `${what}: about 60 republishes per volume-hour (${rate.naivePerVolumeHour})`);
+  assert.ok(rate.perVolumeHour < rate.naivePerVolumeHour, `${what}: fewer requests than a driver fetching on every republish`);
+}
+
+// Benchmarks are not tests: this checks that the runner works end to end (every measurement runs
+// and reports plausible figures), never how fast anything is.
+describe('benchmark runner, smoke mode', () => {
+  let out: string;
+  after(async () => {
+    if (out !== undefined) await rm(out, { recursive: true, force: true });
+  });
+
+  test('runs every measurement with tiny counts and reports sane values', { timeout: 180_000 }, async () => {
+    out = await mkdtemp(join(tmpdir(), 'credmount-bench-smoke-'));
+    const { stdout } = await new Promise<{ stdout: string }>((resolveRun, reject) => {
+      execFile(process.execPath, [RUNNER, '--smoke', '--out', out], { timeout: 170_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdoutText, stderrText) => {
+        if (error !== null) reject(new Error(`the runner failed: ${error.message}\n${stderrText}`));
+        else resolveRun({ stdout: stdoutText });
+      });
+    });
+
+    const files = (await readdir(out)).sort();
+    assert.equal(files.length, 2, files.join(', '));
+    assert.match(files[0] ?? '', /^\d{4}-\d{2}-\d{2}\.json$/);
+    assert.equal(files[1], 'report.md');
+    const r = JSON.parse(await readFile(join(out, files[0] ?? ''), 'utf8')) as BenchResults;
+
+    assert.equal(r.plan, 'smoke');
+    assert.ok(r.machine.cores >= 1 && r.machine.memoryMiB > 0 && r.machine.node.startsWith('v') && r.machine.kernel !== '');
+    assert.ok(['tmpfs', 'directory'].includes(r.mounter), r.mounter);
+    assert.ok(r.source !== '' && r.mountMechanism !== '', 'what was measured and how it mounted are recorded');
+
+    // 1. first publish
+    sane(r.firstPublish.latency, 'firstPublish', 5);
+    assert.equal(r.firstPublish.errors, 0);
+    assert.equal(r.firstPublish.fetchesPerPublish, 1);
+    // 2. fresh republish: no backend request at all
+    sane(r.freshRepublish.latency, 'freshRepublish', 10);
+    assert.equal(r.freshRepublish.errors, 0);
+    assert.equal(r.freshRepublish.backendRequests, 0);
+    for (const handler of [r.firstPublish.driverHandlerMeanMs, r.freshRepublish.driverHandlerMeanMs]) assert.ok(handler > 0 && handler < 60_000, `handler mean ${handler}`);
+    assert.ok(r.freshRepublish.driverHandlerMeanMs < r.freshRepublish.latency.max, 'the handler is part of the round trip');
+    // 3. burst
+    assert.equal(r.burst.errors, 0);
+    assert.equal(r.burst.wallMs.length, 1);
+    sane(r.burst.latency, 'burst', 10);
+    assert.ok(r.burst.wallMsMedian >= r.burst.latency.max * 0.9, 'wall time covers the slowest call');
+    // 4. steady state
+    const s = r.steadyState;
+    assert.equal(s.errors, 0);
+    assert.equal(s.backendRequests, 0);
+    assert.ok(s.republishes >= s.volumes, `${s.republishes} republishes`);
+    sane(s.latency, 'steadyState', s.republishes);
+    assert.ok(s.cpuSecondsPer1000 >= 0 && s.cpuSecondsPer1000 < 1_000, `cpu ${s.cpuSecondsPer1000}`);
+    for (const key of ['rssIdleMiB', 'rssAfterPublishMiB', 'rssPeakMiB', 'rssSteadyMiB', 'rssSettledMiB'] as const) {
+      assert.ok(s[key] > 10 && s[key] < 4_096, `${key} = ${s[key]}`);
+    }
+    assert.ok(s.rssPeakMiB >= s.rssSettledMiB, 'the peak is at least the settled RSS');
+    // 5. backend requests per volume-hour
+    saneRate(r.backendRequests.kv, 'kv');
+    saneRate(r.backendRequests.certificates, 'certificates');
+    saneRate(r.backendRequests.dynamicLeases, 'dynamicLeases');
+    assert.ok(Object.keys(r.backendRequests.dynamicLeases.breakdown).some((kind) => kind === 'creds' || kind === 'renew'), 'Vault saw lease requests');
+    // 6. cold start
+    sane(r.coldStart.readyMs, 'coldStart', 2);
+    sane(r.coldStart.nodeBaselineMs, 'nodeBaseline', 2);
+    assert.ok(r.coldStart.rssReadyMiB > 10);
+
+    // reference: bare grpc-js
+    sane(r.grpcFloor.roundTrip, 'grpcFloor', 10);
+    assert.ok(r.grpcFloor.cpuSecondsPer1000 >= 0 && r.grpcFloor.rssMiB > 10);
+
+    // The report: every measurement's line, the same as printed.
+    const report = await readFile(join(out, 'report.md'), 'utf8');
+    for (const line of ['1. first publish p50', '2. fresh republish p50', '3. burst of 10', '4. CPU per 1,000', '4. RSS peak', '5. KV-like', '5. 1-hour certificates', '5. dynamic leases', '6. cold start']) {
+      assert.ok(report.includes(line), `report has "${line}"`);
+    }
+    assert.ok(stdout.includes('| measurement | measured | target |'));
+  });
+});
