@@ -2,9 +2,8 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { CredmountError } from '../../errors/credmount-error.js';
 import { Errors } from '../../errors/catalogue.js';
 import type { FetchRequest, FetchResult, ParsedParameters, PodIdentity, ProvidedFile, Provider } from '../provider.js';
-import { DevCa } from './dev-ca.js';
+import type { DevCa } from './dev-ca.js';
 import { formatDuration } from './duration.js';
-import { createCertificateRequest, generateNodeKeyPair, privateKeyPem } from './node-key.js';
 import { CA_FILE_NAME, parseEmbeddedParameters, type CertificateObjectSpec, type EmbeddedParameters } from './parameters.js';
 import { Policy, type PolicyGrants } from './policy.js';
 import { ReloadingFile } from './reloading-file.js';
@@ -77,8 +76,26 @@ export class EmbeddedProvider implements Provider<EmbeddedParameters> {
     private readonly options: ResolvedOptions,
     private readonly verifier: TokenVerifier,
     private readonly policy: ReloadingFile<Policy>,
-    private readonly ca: DevCa,
   ) {}
+
+  /**
+   * The dev CA and the key/CSR code, loaded on the first certificate: they pull in
+   * @peculiar/x509 (~18 MiB and noticeable start-up time), which a node serving only secrets
+   * never needs.
+   */
+  private certificateTools: Promise<{ ca: DevCa; keys: typeof import('./node-key.js') }> | undefined;
+
+  private tools(): Promise<{ ca: DevCa; keys: typeof import('./node-key.js') }> {
+    this.certificateTools ??= (async () => {
+      const [{ DevCa: DevCaClass }, keys] = await Promise.all([import('./dev-ca.js'), import('./node-key.js')]);
+      return { ca: await DevCaClass.create({ now: this.options.now() }), keys };
+    })();
+    // A failure (it should not happen) is not cached: the next certificate tries again.
+    this.certificateTools.catch(() => {
+      this.certificateTools = undefined;
+    });
+    return this.certificateTools;
+  }
 
   /** @internal use createEmbeddedProvider */
   static async create(options: EmbeddedProviderOptions): Promise<EmbeddedProvider> {
@@ -112,8 +129,7 @@ export class EmbeddedProvider implements Provider<EmbeddedParameters> {
     } catch (error: unknown) {
       throw configInvalid(options.jwksUrl === undefined ? 'jwksFile' : 'jwksUrl', describe(error));
     }
-    const ca = await DevCa.create({ now: resolved.now() });
-    return new EmbeddedProvider(resolved, verifier, policy, ca);
+    return new EmbeddedProvider(resolved, verifier, policy);
   }
 
   parse(parameters: Readonly<Record<string, string>>, identity: PodIdentity): ParsedParameters<EmbeddedParameters> {
@@ -192,15 +208,15 @@ export class EmbeddedProvider implements Provider<EmbeddedParameters> {
       refreshTimes.push(issuedAt + Math.floor(((notAfter.getTime() - issuedAt) * 2) / 3));
       expiryTimes.push(notAfter.getTime());
     }
-    if (issued.length > 0) files.push({ path: CA_FILE_NAME, content: utf8(this.ca.certificatePem()) });
+    if (issued.length > 0) files.push({ path: CA_FILE_NAME, content: utf8((await this.tools()).ca.certificatePem()) });
 
     const result: FetchResult = { files, versions, refreshAt: new Date(Math.min(...refreshTimes)) };
     return expiryTimes.length === 0 ? result : { ...result, expiresAt: new Date(Math.min(...expiryTimes)) };
   }
 
   /** The dev CA's certificate (PEM), as pods receive it in `ca.crt`. */
-  caCertificatePem(): string {
-    return this.ca.certificatePem();
+  async caCertificatePem(): Promise<string> {
+    return (await this.tools()).ca.certificatePem();
   }
 
   async close(): Promise<void> {
@@ -214,13 +230,14 @@ export class EmbeddedProvider implements Provider<EmbeddedParameters> {
       grants.maxCertificateTtlMs ?? Number.POSITIVE_INFINITY,
       this.options.maxCertificateTtlMs,
     );
-    const pair = await generateNodeKeyPair(object.keyAlgorithm, object.keySize);
-    const csr = await createCertificateRequest(pair, object);
-    const certificate = await this.ca.sign({ ...object, csr, ttlMs, now });
+    const { ca, keys } = await this.tools();
+    const pair = await keys.generateNodeKeyPair(object.keyAlgorithm, object.keySize);
+    const csr = await keys.createCertificateRequest(pair, object);
+    const certificate = await ca.sign({ ...object, csr, ttlMs, now });
     return {
       object,
       certificatePem: certificate.toString('pem'),
-      keyPem: await privateKeyPem(pair),
+      keyPem: await keys.privateKeyPem(pair),
       serial: certificate.serialNumber.toLowerCase(),
       notBefore: certificate.notBefore,
       notAfter: certificate.notAfter,

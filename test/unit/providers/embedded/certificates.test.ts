@@ -76,10 +76,10 @@ describe('embedded provider: certificates', () => {
     assert.match(keyPem, /^-----BEGIN PRIVATE KEY-----\n/); // PKCS#8
     assert.equal(file(result, 'tls.key').mode, 0o600);
     assert.equal(file(result, 'tls.crt').mode, undefined);
-    assert.equal(text(file(result, 'ca.crt').content), provider.caCertificatePem());
+    assert.equal(text(file(result, 'ca.crt').content), (await provider.caCertificatePem()));
 
     const certificate = new X509Certificate(certificatePem);
-    const ca = new X509Certificate(provider.caCertificatePem());
+    const ca = new X509Certificate((await provider.caCertificatePem()));
     // names, after templating
     assert.equal(certificate.subject, 'CN=billing-7d9f8c6b5-x2kqp');
     assert.equal(
@@ -115,7 +115,7 @@ describe('embedded provider: certificates', () => {
   it('reads the same certificate with @peculiar/x509: extensions as specified', async () => {
     const result = await issue(TLS_OBJECTS);
     const certificate = new x509.X509Certificate(text(file(result, 'tls.crt').content));
-    const ca = new x509.X509Certificate(provider.caCertificatePem());
+    const ca = new x509.X509Certificate((await provider.caCertificatePem()));
     assert.equal(await certificate.verify({ publicKey: ca.publicKey, signatureOnly: true }), true);
     const keyUsage = certificate.getExtension(x509.KeyUsagesExtension);
     assert.equal(keyUsage?.usages, x509.KeyUsageFlags.digitalSignature); // ECDSA: no keyEncipherment (RFC 5480)
