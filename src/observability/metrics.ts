@@ -29,6 +29,14 @@ export class DriverMetrics {
     registers: [this.registry],
   });
 
+  readonly publishStageSeconds = new Histogram({
+    name: 'credmount_publish_stage_seconds',
+    help: 'Time spent in each stage of a publish or refresh (fetch, mount, write, metadata), by provider.',
+    labelNames: ['stage', 'provider'] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [this.registry],
+  });
+
   readonly backendFetches = new Counter({
     name: 'credmount_backend_fetches_total',
     help: 'Fetches from a provider backend, by provider and result.',

@@ -160,16 +160,17 @@ export class VolumeManager {
 
   private async firstPublish(request: PublishRequest, provider: Provider, parsed: ParsedParameters<unknown>, digest: string): Promise<PublishOutcome> {
     const now = this.clock.now();
+    const stage = this.stageTimer(provider.name);
     // 1. Fetch before mounting: a refused or failing fetch leaves nothing behind.
-    const result = await this.fetch(request, provider, parsed, digest, undefined);
+    const result = await stage('fetch', () => this.fetch(request, provider, parsed, digest, undefined));
     // 2. Validate names and size before the mount, for the same reason.
     const files = this.toVolumeFiles(result);
     // 3. Mount, fill, and only then record the volume; undo the mount if filling fails.
-    await this.options.mounter.mount(request.targetPath, { sizeBytes: this.tmpfsSizeBytes(), gid: request.mountGroup });
+    await stage('mount', () => this.options.mounter.mount(request.targetPath, { sizeBytes: this.tmpfsSizeBytes(), gid: request.mountGroup }));
     try {
-      await this.options.writer.write(request.targetPath, files, { gid: request.mountGroup, maxBytes: this.options.maxContentBytes });
+      await stage('write', () => this.options.writer.write(request.targetPath, files, { gid: request.mountGroup, maxBytes: this.options.maxContentBytes }));
       const state = this.newState(request, provider.name, digest, result, now);
-      await this.options.metadata.save(state.metadata);
+      await stage('metadata', () => this.options.metadata.save(state.metadata));
       this.volumes.set(request.volumeId, state);
     } catch (error) {
       await this.options.mounter.unmount(request.targetPath).catch((cleanupError: unknown) => {
@@ -205,12 +206,13 @@ export class VolumeManager {
     // Fetch, check and write as one step: whatever fails, the old content stays and we back off.
     let next: VolumeState;
     let unchanged: boolean;
+    const stage = this.stageTimer(provider.name);
     try {
-      const result = await this.fetch(request, provider, parsed, digest, state.metadata.versions);
+      const result = await stage('fetch', () => this.fetch(request, provider, parsed, digest, state.metadata.versions));
       unchanged = sameVersions(state.metadata.versions, result.versions);
       if (!unchanged) {
         const files = this.toVolumeFiles(result);
-        await this.options.writer.write(request.targetPath, files, { gid: request.mountGroup, maxBytes: this.options.maxContentBytes });
+        await stage('write', () => this.options.writer.write(request.targetPath, files, { gid: request.mountGroup, maxBytes: this.options.maxContentBytes }));
       }
       next = this.newState(request, provider.name, digest, result, now, state.metadata.publishedAt);
     } catch (error) {
@@ -218,8 +220,21 @@ export class VolumeManager {
       return this.keptOrExpired(state, now);
     }
     this.volumes.set(request.volumeId, next);
-    await this.saveMetadata(next.metadata);
+    await stage('metadata', () => this.saveMetadata(next.metadata));
     return unchanged ? 'unchanged' : 'refreshed';
+  }
+
+  /** Times a stage of a publish into `credmount_publish_stage_seconds` (also when it throws). */
+  private stageTimer(providerName: string) {
+    const histogram = this.options.metrics.publishStageSeconds;
+    return async <T>(stage: string, work: () => Promise<T>): Promise<T> => {
+      const end = histogram.startTimer({ stage, provider: providerName });
+      try {
+        return await work();
+      } finally {
+        end();
+      }
+    };
   }
 
   private releaseFromProvider(providerName: string, volumeId: string): void {

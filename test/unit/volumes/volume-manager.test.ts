@@ -369,6 +369,17 @@ describe('VolumeManager', () => {
     assert.match(await h.metrics.registry.metrics(), /^credmount_volumes 0$/m);
   });
 
+  test('each stage of a publish and a refresh is timed', async () => {
+    const request = await h.request('a');
+    await h.manager.publish(request);
+    h.provider.version = '2';
+    h.clock.advance(60_000);
+    await h.manager.publish(request);
+    const text = await h.metrics.registry.getSingleMetricAsString('credmount_publish_stage_seconds');
+    const count = (stage: string) => Number(new RegExp(`credmount_publish_stage_seconds_count\\{stage="${stage}",provider="scripted"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    assert.deepEqual(['fetch', 'mount', 'write', 'metadata'].map(count), [2, 1, 2, 2]);
+  });
+
   test('gauges report managed volumes and the earliest expiry', async () => {
     h.provider.expiresInMs = 120_000;
     await h.manager.publish(await h.request('a'));
