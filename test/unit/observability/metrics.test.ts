@@ -36,6 +36,7 @@ describe('DriverMetrics registries', () => {
       'credmount_earliest_expiry_seconds',
       'credmount_operation_duration_seconds',
       'credmount_operations_total',
+      'credmount_publish_stage_seconds',
       'credmount_refresh_failures_total',
       'credmount_volumes',
       'credmount_volumes_expired',
