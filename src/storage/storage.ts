@@ -67,7 +67,7 @@ export interface VolumeMetadata {
   readonly parametersDigest: string;
   readonly readOnly: boolean;
   readonly mountGroup: number | undefined;
-  /** Which mounter created the target (so restart recovery unmounts the right way). */
+  /** Which kind of mounter created the target (`tmpfs` or `directory`): for diagnosis only. */
   readonly mounterKind: string;
   readonly versions: Readonly<Record<string, string>>;
   /** ISO timestamps. */

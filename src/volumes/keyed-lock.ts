@@ -19,9 +19,4 @@ export class KeyedLock {
       if (this.tails.get(key) === tail) this.tails.delete(key);
     }
   }
-
-  /** Keys with work queued or running (for tests). */
-  get size(): number {
-    return this.tails.size;
-  }
 }

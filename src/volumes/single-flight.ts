@@ -17,8 +17,4 @@ export class SingleFlight<T> {
       this.inFlight.delete(key);
     }
   }
-
-  get size(): number {
-    return this.inFlight.size;
-  }
 }

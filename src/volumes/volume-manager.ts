@@ -151,11 +151,6 @@ export class VolumeManager {
     }
   }
 
-  /** Volumes managed now (for tests and the demo). */
-  list(): VolumeMetadata[] {
-    return [...this.volumes.values()].map((s) => s.metadata);
-  }
-
   // --- first publish -------------------------------------------------------------------------
 
   private async firstPublish(request: PublishRequest, provider: Provider, parsed: ParsedParameters<unknown>, digest: string): Promise<PublishOutcome> {

@@ -44,8 +44,4 @@ export class LeaseBook {
   sweep(nowMs: number): void {
     for (const [key, lease] of this.leases) if (lease.expiresAtMs <= nowMs) this.leases.delete(key);
   }
-
-  get size(): number {
-    return this.leases.size;
-  }
 }

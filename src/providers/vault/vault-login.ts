@@ -62,9 +62,6 @@ export interface VaultLoginsOptions {
 export class VaultLogins {
   private readonly cache = new Map<string, CachedToken>();
   private readonly inFlight = new Map<string, Promise<CachedToken>>();
-  /** Logins and token renewals performed (for tests and metrics). */
-  count = 0;
-  renewals = 0;
 
   constructor(private readonly options: VaultLoginsOptions) {}
 
@@ -99,10 +96,6 @@ export class VaultLogins {
     if (this.cache.get(key)?.id === session.id) this.cache.delete(key);
   }
 
-  get size(): number {
-    return this.cache.size;
-  }
-
   private async renewOrLogin(cached: CachedToken | undefined, target: LoginTarget, identity: PodIdentity, jwt: ServiceAccountToken, nowMs: number, signal: AbortSignal): Promise<CachedToken> {
     if (cached !== undefined && cached.renewable && nowMs < cached.expiresAtMs) {
       try {
@@ -117,7 +110,6 @@ export class VaultLogins {
           what: 'Vault token renewal',
           ...ns(target),
         });
-        this.renewals += 1;
         const granted = response.auth?.lease_duration ?? 0;
         // Extended by a useful amount (not just up to an imminent max TTL): keep the same token.
         if (nowMs + granted * 1000 > cached.expiresAtMs + (cached.ttlSeconds * 1000) / 3) {
@@ -136,7 +128,6 @@ export class VaultLogins {
   }
 
   private async login(target: LoginTarget, identity: PodIdentity, jwt: ServiceAccountToken, nowMs: number, signal: AbortSignal): Promise<CachedToken> {
-    this.count += 1;
     const what = `login to Vault auth mount "${target.mountPath}" as role "${target.role}" for ${identity.namespace}/${identity.serviceAccountName}`;
     const response = await vaultRequest({
       address: target.address,

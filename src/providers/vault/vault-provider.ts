@@ -61,8 +61,6 @@ export class VaultProvider implements Provider<VaultParameters> {
   readonly logins: VaultLogins;
   private readonly agents: VaultAgents;
   private readonly leases = new LeaseBook();
-  /** Reads and renewals made (logins are counted by `logins.count`), for tests and the benchmark. */
-  readonly requests = { read: 0, renew: 0 };
 
   constructor(private readonly options: VaultProviderOptions) {
     this.logins = new VaultLogins({ sharedLoginMounts: options.sharedLoginMounts ?? ['kubernetes'] });
@@ -159,7 +157,6 @@ export class VaultProvider implements Provider<VaultParameters> {
     const { object } = group;
     const what = `Vault path ${JSON.stringify(object.path)} (object ${JSON.stringify(object.objectName)})`;
     const response = await this.withSession(context, (token) => {
-      this.requests.read += 1;
       return vaultRequest({
         address: context.params.address,
         method: object.method,
@@ -202,7 +199,6 @@ export class VaultProvider implements Provider<VaultParameters> {
     let response: VaultResponse;
     try {
       response = await this.withSession(context, (token) => {
-        this.requests.renew += 1;
         return vaultRequest({
           address: context.params.address,
           method: 'PUT',
