@@ -12,7 +12,8 @@ const answer =
   (response: object) =>
   (_call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>): void =>
     callback(null, response);
-const server = new Server();
+// Server options under trial, as JSON (e.g. {"grpc.enable_channelz":0}); none by default.
+const server = new Server(JSON.parse(process.env['CREDMOUNT_BENCH_GRPC_OPTIONS'] ?? '{}') as Record<string, unknown>);
 server.addService(services.Identity.service, { Probe: answer({ ready: { value: true } }), GetPluginInfo: answer({ name: 'floor', vendor_version: '0' }), GetPluginCapabilities: answer({}) });
 server.addService(services.Node.service, { NodePublishVolume: answer({}), NodeUnpublishVolume: answer({}), NodeGetCapabilities: answer({}), NodeGetInfo: answer({ node_id: 'floor' }), NodeGetVolumeStats: answer({}) });
 server.bindAsync(`unix://${socketPath}`, ServerCredentials.createInsecure(), (error) => {

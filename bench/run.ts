@@ -8,6 +8,8 @@
  *   --out DIR                        write <date>.json and report.md to DIR instead of the repository
  *   --repo DIR                       the repository whose bench/ is written (default: where this build lives)
  *   --label TEXT                     what is measured, for the results (default: git describe of the repository)
+ *   --only a,b                       run only these measurements and print their raw figures (writes nothing):
+ *                                    cold-start, grpc-floor, first-publish, fresh-republish, burst, steady-state
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -23,7 +25,7 @@ import { measureFreshRepublish } from './measurements/fresh-republish.js';
 import { measureGrpcFloor } from './measurements/grpc-floor.js';
 import { measureSteadyState } from './measurements/steady-state.js';
 import { measureVaultLeases } from './measurements/vault-leases.js';
-import { FULL_PLAN, SMOKE_PLAN } from './plan.js';
+import { FULL_PLAN, SMOKE_PLAN, type Plan } from './plan.js';
 import { renderReport, updateReadme } from './report.js';
 import type { BenchResults } from './result-types.js';
 import { BenchNode } from './bench-node.js';
@@ -67,14 +69,16 @@ async function main(): Promise<number> {
       out: { type: 'string' },
       repo: { type: 'string' },
       label: { type: 'string' },
+      only: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log('usage: node dist/bench/run.js [--smoke] [--out DIR] [--repo DIR] [--label TEXT]');
+    console.log('usage: node dist/bench/run.js [--smoke] [--out DIR] [--repo DIR] [--label TEXT] [--only a,b]');
     return 0;
   }
   const plan = values.smoke ? SMOKE_PLAN : FULL_PLAN;
+  if (values.only !== undefined) return runOnly(plan, values.only.split(','));
   const repo = resolve(values.repo ?? resolve(fileURLToPath(import.meta.url), '../../..'));
   const source = values.label ?? describeSource(repo);
   const machine = describeMachine();
@@ -123,6 +127,24 @@ async function main(): Promise<number> {
     await updateReadme(join(repo, 'bench', 'README.md'), renderReport(results, `results/${jsonName}`));
   }
   console.log(renderReport(results, jsonName));
+  return 0;
+}
+
+/** Iterating on one figure: the selected measurements only, raw JSON on stdout, nothing written. */
+async function runOnly(plan: Plan, names: readonly string[]): Promise<number> {
+  const measurements: Record<string, () => Promise<unknown>> = {
+    'cold-start': () => measureColdStart(plan.coldStart),
+    'grpc-floor': () => measureGrpcFloor(plan.grpcFloor),
+    'first-publish': () => measureFirstPublish(plan.firstPublish),
+    'fresh-republish': () => measureFreshRepublish(plan.freshRepublish),
+    burst: () => measureBurst(plan.burst),
+    'steady-state': () => measureSteadyState(plan.steadyState),
+  };
+  const unknown = names.filter((name) => measurements[name] === undefined);
+  if (unknown.length > 0) throw new Error(`--only: unknown measurement(s) ${unknown.join(', ')} (known: ${Object.keys(measurements).join(', ')})`);
+  const results: Record<string, unknown> = {};
+  for (const name of names) results[name] = await step(name, measurements[name] as () => Promise<unknown>);
+  console.log(JSON.stringify(results, null, 2));
   return 0;
 }
 

@@ -49,6 +49,32 @@ export function parseMountInfo(text: string): MountInfoEntry[] {
   return entries;
 }
 
+/**
+ * The topmost mount at exactly `mountPoint` (resolved, absolute), read from the table without
+ * parsing all of it: only lines that contain the path in its escaped form are parsed. With one
+ * tmpfs per pod volume the table has hundreds of lines, and this runs on every mount and unmount.
+ */
+export async function readTopMountAt(mountPoint: string, path: string = MOUNT_INFO_PATH): Promise<MountInfoEntry | undefined> {
+  const text = await readFile(path, 'utf8');
+  const needle = ` ${escapeMountField(mountPoint)} `;
+  let found: MountInfoEntry | undefined;
+  for (let at = text.indexOf(needle); at !== -1; ) {
+    const lineStart = text.lastIndexOf('\n', at) + 1;
+    const newline = text.indexOf('\n', at);
+    const lineEnd = newline === -1 ? text.length : newline;
+    // The needle may also be the line's root field: the parsed mount point decides.
+    const entry = parseMountInfo(text.slice(lineStart, lineEnd))[0];
+    if (entry?.mountPoint === mountPoint) found = entry; // later lines are mounted on top
+    at = text.indexOf(needle, lineEnd);
+  }
+  return found;
+}
+
+/** The kernel's escaping of a path in the table (the inverse of unescapeMountField). */
+export function escapeMountField(field: string): string {
+  return field.replace(/[ \t\n\\]/g, (char) => `\\${char.charCodeAt(0).toString(8).padStart(3, '0')}`);
+}
+
 /** The kernel escapes space, tab, newline and backslash as three octal digits. */
 function unescapeMountField(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_match, octal: string) => String.fromCharCode(parseInt(octal, 8)));

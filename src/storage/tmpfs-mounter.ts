@@ -6,7 +6,7 @@ import { entryKind } from './entry-kind.js';
 import { errorCode } from './error-code.js';
 import { LinuxMountSyscalls, loadLibc, type LibcLoadResult } from './linux-mount-syscalls.js';
 import { CommandFailedError, runCommand, type CommandRunner } from './mount-command.js';
-import { MOUNT_INFO_PATH, mountsBelow, readMountInfo, topMountAt } from './mount-info.js';
+import { MOUNT_INFO_PATH, mountsBelow, readMountInfo, readTopMountAt } from './mount-info.js';
 import type { Mounter, MountOptions, UnmountOptions } from './storage.js';
 import { requireParent } from './target-parent.js';
 
@@ -58,11 +58,14 @@ export class TmpfsMounter implements Mounter {
   readonly kind = 'tmpfs';
   readonly #options: TmpfsMounterOptions;
   readonly #mountInfoPath: string;
+  /** statfs(2) may answer "not mounted" only when the table read is this process's real one. */
+  readonly #statfsShortcut: boolean;
   #backend: MountBackend | undefined;
 
   constructor(options: TmpfsMounterOptions = {}) {
     this.#options = options;
     this.#mountInfoPath = options.mountInfoPath ?? MOUNT_INFO_PATH;
+    this.#statfsShortcut = options.mountInfoPath === undefined;
   }
 
   /**
@@ -134,7 +137,7 @@ export class TmpfsMounter implements Mounter {
     // 2. Unmount until no tmpfs is mounted at the target (a stacked mount would otherwise survive);
     //    anything else mounted there is not ours and is left alone.
     for (let attempt = 0; ; attempt++) {
-      const top = topMountAt(await readMountInfo(this.#mountInfoPath), resolved);
+      const top = await readTopMountAt(resolved, this.#mountInfoPath);
       if (top === undefined) break;
       if (top.fsType !== 'tmpfs') throw Errors.internal(`removing ${target} refused: a ${top.fsType} filesystem is mounted there, not a credmount tmpfs`);
       if (attempt >= MAX_UNMOUNT_ATTEMPTS) throw Errors.internal(`unmounting ${target} failed: still mounted after ${MAX_UNMOUNT_ATTEMPTS} attempts`);
@@ -168,11 +171,20 @@ export class TmpfsMounter implements Mounter {
    * Whether a tmpfs is mounted at exactly `target`, read from the mount table (see
    * mount-info.ts for why not `stat().dev`). The path is resolved first because the table
    * holds resolved paths (kubelet's root directory is often a symlink).
+   *
+   * First, statfs(2): it describes the filesystem at the end of the path, which is the topmost
+   * mount at the target when there is one. Anything but tmpfs there means no tmpfs is mounted at
+   * the target — the answer for every first publish, without reading the table. A tmpfs means
+   * either ours or a directory inside some other tmpfs, which only the table can tell apart.
    */
   async isMounted(target: string): Promise<boolean> {
     const resolved = await resolveTarget(target);
     if (resolved === undefined) return false;
-    return topMountAt(await readMountInfo(this.#mountInfoPath), resolved)?.fsType === 'tmpfs';
+    if (this.#statfsShortcut) {
+      const type = await filesystemType(resolved);
+      if (type !== undefined && type !== TMPFS_MAGIC) return false;
+    }
+    return (await readTopMountAt(resolved, this.#mountInfoPath))?.fsType === 'tmpfs';
   }
 }
 
@@ -244,6 +256,18 @@ export function tmpfsData(target: string, options: MountOptions): string {
  */
 export function tmpfsOptions(target: string, options: MountOptions): string {
   return `${tmpfsData(target, options)},nosuid,nodev,noexec`;
+}
+
+/** statfs(2)'s f_type of tmpfs (linux/magic.h). */
+const TMPFS_MAGIC = 0x01021994;
+
+/** f_type of the filesystem at `path`; `undefined` when it vanished meanwhile (then the table decides). */
+async function filesystemType(path: string): Promise<number | undefined> {
+  try {
+    return (await fs.statfs(path)).type;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The target with symlinks resolved, or `undefined` when it does not exist. */

@@ -67,6 +67,8 @@ export class VolumeManager {
   private readonly backoff: BackoffPolicy;
   private readonly fetchTimeoutMs: number;
   private readonly log: Logger;
+  /** After recover(), the map holds every volume on disk: an unknown id needs no disk read. */
+  private recovered = false;
 
   constructor(private readonly options: VolumeManagerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -83,6 +85,7 @@ export class VolumeManager {
     for (const metadata of records) {
       if (!this.volumes.has(metadata.volumeId)) this.volumes.set(metadata.volumeId, stateFromMetadata(metadata));
     }
+    this.recovered = true;
     return records.length;
   }
 
@@ -371,7 +374,11 @@ export class VolumeManager {
   private async find(volumeId: string): Promise<VolumeState | undefined> {
     const known = this.volumes.get(volumeId);
     if (known !== undefined) return known;
-    // After a restart: the state directory remembers volumes published by the previous process.
+    // Every first publish asks about an id that is on no disk: once recovery has listed the state
+    // directory, only this process writes it, so the map is the whole truth.
+    if (this.recovered) return undefined;
+    // Without recovery (a manager used directly): the state directory remembers volumes
+    // published by a previous process, found one at a time.
     const metadata = await this.options.metadata.load(volumeId);
     if (metadata === undefined) return undefined;
     const state = stateFromMetadata(metadata);

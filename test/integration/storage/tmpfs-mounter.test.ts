@@ -189,6 +189,31 @@ for (const mechanism of ['syscall', 'mount(8)'] as const) {
       await runCommand('umount', [target]);
     });
 
+    void it('isMounted: false for a plain directory inside another tmpfs (statfs says tmpfs, the table decides)', async () => {
+      const outer = await newTarget();
+      await mounter.mount(outer, { sizeBytes: MIB });
+      const inner = join(outer, 'inner');
+      await fs.mkdir(inner);
+      assert.equal(await mounter.isMounted(inner), false);
+      await mountTmpfs(inner);
+      assert.equal(await mounter.isMounted(inner), true);
+      await mounter.unmount(inner);
+      await mounter.unmount(outer);
+      assert.equal(await mounter.isMounted(outer), false);
+    });
+
+    void it('mounts, finds and unmounts a target whose path the mount table escapes (space, tab, backslash)', async () => {
+      const parent = join(base, `odd name\tand\\slash-${++n}`);
+      await fs.mkdir(parent);
+      const target = join(parent, 'mount');
+      await mounter.mount(target, { sizeBytes: MIB });
+      assert.equal(await mounter.isMounted(target), true);
+      assert.equal(topMountAt(await readMountInfo(), target)?.fsType, 'tmpfs');
+      await mounter.unmount(target);
+      assert.equal(await mounter.isMounted(target), false);
+      assert.equal(topMountAt(await readMountInfo(), target), undefined);
+    });
+
     void it('isMounted resolves symlinks in the path (kubelet root is often a symlink)', async () => {
       const target = await newTarget();
       await mounter.mount(target, { sizeBytes: MIB });

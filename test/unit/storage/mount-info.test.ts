@@ -1,6 +1,9 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mountsBelow, parseMountInfo, readMountInfo, topMountAt } from '../../../src/storage/mount-info.js';
+import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { escapeMountField, mountsBelow, parseMountInfo, readMountInfo, readTopMountAt, topMountAt } from '../../../src/storage/mount-info.js';
 
 const SAMPLE = [
   '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw',
@@ -47,6 +50,30 @@ void describe('mount-info', () => {
       ['/var/lib/kubelet/pods/u/volumes/kubernetes.io~csi/v/mount/nested'],
     );
     assert.deepEqual(mountsBelow(entries, '/var/lib/kubelet/pods/u/volumes/kubernetes.io~csi/v/mou'), []);
+  });
+
+  void it('escapeMountField is the inverse of the kernel escaping parseMountInfo decodes', () => {
+    const path = '/mnt/with space\ttab\\back\nline';
+    assert.equal(escapeMountField(path), '/mnt/with\\040space\\011tab\\134back\\012line');
+    assert.equal(parseMountInfo(`1 1 0:1 / ${escapeMountField(path)} rw - tmpfs tmpfs rw`)[0]?.mountPoint, path);
+  });
+
+  void it('readTopMountAt finds the same entry as a full parse, for every mount point in the sample and for absent paths', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'credmount-mountinfo-'));
+    try {
+      const file = join(dir, 'mountinfo');
+      // The sample, plus a line whose root field (not its mount point) is a path asked about.
+      const text = `${SAMPLE}44 22 8:1 /mnt/x /elsewhere rw - ext4 /dev/sda1 rw\n`;
+      await writeFile(file, text);
+      const entries = parseMountInfo(text);
+      for (const path of [...entries.map((e) => e.mountPoint), '/mnt/x', '/var/lib/kubelet', '/nothing']) {
+        assert.deepEqual(await readTopMountAt(path, file), topMountAt(entries, path), path);
+      }
+      assert.equal((await readTopMountAt('/var/lib/kubelet/pods/u/volumes/kubernetes.io~csi/v/mount', file))?.fsType, 'ext4');
+      assert.equal(await readTopMountAt('/mnt/x', file), undefined);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   void it('reads the real table of this process, which always has a root mount', async () => {

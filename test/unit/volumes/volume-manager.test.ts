@@ -291,6 +291,25 @@ describe('VolumeManager', () => {
     assert.notEqual(outcome, 'hung');
   });
 
+  test('after recovery, publishing a new volume does not look it up in the state directory', async () => {
+    const existing = await h.request('a');
+    await h.manager.publish(existing);
+    h.manager = h.newManager();
+    assert.equal(await h.manager.recover(), 1);
+    const loads: string[] = [];
+    const load = h.metadata.load.bind(h.metadata);
+    h.metadata.load = async (volumeId) => {
+      loads.push(volumeId);
+      return load(volumeId);
+    };
+    const fresh = await h.request('b');
+    assert.equal(await h.manager.publish(fresh), 'mounted');
+    h.clock.advance(10_000);
+    assert.equal(await h.manager.publish(existing), 'fresh', 'the recovered volume is known without a disk read');
+    assert.deepEqual(loads, []);
+    assert.ok(await h.metadata.load(fresh.volumeId), 'the new volume was recorded');
+  });
+
   test('after a restart, republish and unpublish work from the metadata alone', async () => {
     const request = await h.request('a');
     await h.manager.publish(request);
