@@ -3,7 +3,8 @@ import type { PublishRequest } from '../volumes/publish-request.js';
 import type { KubeletParseOptions, KubeletPublishInput } from './kubelet-publish-input.js';
 import { parseVolumeMountGroup } from './mount-group.js';
 import { assertEphemeral, parsePodInfo } from './pod-info.js';
-import { locateServiceAccountTokens, parseTokensJson } from './service-account-tokens.js';
+import { RecentResults } from './recent-results.js';
+import { locateServiceAccountTokens, parseTokensJson, type TokenEntry } from './service-account-tokens.js';
 import { checkServiceAccountToken } from './token-claims.js';
 import { extractParameters, parseProviderName } from './volume-attributes.js';
 
@@ -42,11 +43,16 @@ export function parseKubeletPublish(input: KubeletPublishInput, options: Kubelet
   });
 }
 
+/** Tokens JSON → its entries, for the JSON of the last few hundred pods (one node's worth). */
+const recentTokensJson = new RecentResults<readonly TokenEntry[]>(512);
+
 function parseTokens(input: KubeletPublishInput, identity: PublishRequest['identity'], now: Date): TokenSet {
   const located = locateServiceAccountTokens(input);
   const tokens = new Map<string, ServiceAccountToken>();
   if (located === undefined) return tokens;
-  for (const entry of parseTokensJson(located.where, located.json)) {
+  // The entries depend on the JSON alone; the checks against this pod and this moment run every time.
+  const entries = recentTokensJson.get(located.json, (json) => Object.freeze(parseTokensJson(located.where, json)));
+  for (const entry of entries) {
     tokens.set(entry.audience, checkServiceAccountToken(entry, identity, now));
   }
   return tokens;

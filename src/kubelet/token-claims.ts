@@ -1,6 +1,7 @@
 import { decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
 import { Errors } from '../errors/catalogue.js';
 import type { PodIdentity, ServiceAccountToken } from '../providers/provider.js';
+import { RecentResults } from './recent-results.js';
 import { formatRfc3339 } from './rfc3339.js';
 import type { TokenEntry } from './service-account-tokens.js';
 
@@ -57,8 +58,15 @@ export function checkServiceAccountToken(entry: TokenEntry, identity: PodIdentit
   return Object.freeze({ audience, token, expiresAt });
 }
 
+/** Decoded claims of the last few hundred tokens: the same JWT comes with every republish. */
+const recentClaims = new RecentResults<Readonly<JWTPayload>>(512);
+
+function decodeClaims(entry: TokenEntry): Readonly<JWTPayload> {
+  return recentClaims.get(entry.token, () => Object.freeze(decodeClaimsOnce(entry)));
+}
+
 /** Decode header and payload without verifying; every failure becomes a token-free CM_TOKEN_MALFORMED. */
-function decodeClaims({ audience, token }: TokenEntry): JWTPayload {
+function decodeClaimsOnce({ audience, token }: TokenEntry): JWTPayload {
   const segments = token.split('.');
   if (segments.length !== 3) {
     throw Errors.tokenMalformed(audience, `it is not a JWT in compact serialization (expected 3 dot-separated parts, found ${segments.length})`);

@@ -53,6 +53,20 @@ describe('parseKubeletPublish: the fixtures', () => {
     );
   });
 
+  it('a token seen before (decoded once) is still checked against each call\'s pod and time', () => {
+    const request = loadFixture('publish-tokens-in-volume-context');
+    assert.equal(parseKubeletPublish(toKubeletPublishInput(request), options).tokens.size, 2);
+    // The very same tokens JSON, now claimed by another pod of the namespace: refused.
+    const other = loadFixture('publish-tokens-in-volume-context');
+    other.volume_context['csi.storage.k8s.io/pod.name'] = 'someone-else';
+    assert.throws(() => parseKubeletPublish(toKubeletPublishInput(other), options), /kubernetes\.io\.pod\.name/);
+    // ...and past its expiry: refused, though the same JSON parsed a moment ago.
+    const later = { ...options, now: new Date(FIXTURE_EXPIRY.getTime() + 1000) };
+    assert.throws(() => parseKubeletPublish(toKubeletPublishInput(request), later), (error: Error) => error.message.includes('expired'));
+    // ...and the original call still parses.
+    assert.equal(parseKubeletPublish(toKubeletPublishInput(request), options).tokens.size, 2);
+  });
+
   it('returns an empty TokenSet when kubelet sends no tokens (no tokenRequests)', () => {
     const request = loadFixture('publish-tokens-in-volume-context');
     delete request.volume_context[TOKENS_KEY];
