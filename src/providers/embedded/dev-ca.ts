@@ -1,13 +1,17 @@
 import { randomBytes, webcrypto } from 'node:crypto';
 import { Errors } from '../../errors/catalogue.js';
-import { subjectAltNameExtension, subjectName, type CertificateNames } from './node-key.js';
-import { x509 } from '../x509.js';
+import type { x509 } from '../x509.js';
+import { buildCertificate, commonNameDer, ecdsaSignatureToDer, ExtendedKeyUsage, KeyUsage, pem, subjectKeyIdentifier, type SubjectAltNames } from './certificate-der.js';
+import type { CertificateNames } from './node-key.js';
 
 /**
  * The embedded provider's development CA: a self-signed ECDSA P-256 root made in memory when the
- * provider starts. Its private key is a non-extractable WebCrypto key — it cannot be exported,
- * so it is never written anywhere; a restart makes a new CA (pods get the new `ca.crt` on their
- * next refresh). For demos and development only.
+ * first certificate is asked for. Its private key is a non-extractable WebCrypto key — it cannot
+ * be exported, so it is never written anywhere; a restart makes a new CA (pods get the new
+ * `ca.crt` on their next refresh). For demos and development only.
+ *
+ * Certificates are encoded by certificate-der.ts and signed through WebCrypto (on the thread
+ * pool); @peculiar/x509 is loaded only to check a CSR from elsewhere (`sign`).
  */
 
 export interface DevCaOptions {
@@ -17,6 +21,16 @@ export interface DevCaOptions {
   readonly validityMs?: number;
 }
 
+/** A certificate for a public key the caller holds the private key of (made on this node). */
+export interface IssueRequest extends CertificateNames {
+  /** SubjectPublicKeyInfo, DER. */
+  readonly subjectPublicKeyInfo: Uint8Array;
+  /** keyEncipherment is added to the default usages for RSA keys only (RFC 5480/8410). */
+  readonly isRsa: boolean;
+  readonly ttlMs: number;
+  readonly now: Date;
+}
+
 export interface SignRequest extends CertificateNames {
   /** The CSR carries the public key and proves possession of its private key; its own subject and extensions are ignored. */
   readonly csr: x509.Pkcs10CertificateRequest;
@@ -24,41 +38,51 @@ export interface SignRequest extends CertificateNames {
   readonly now: Date;
 }
 
+export interface IssuedCertificate {
+  readonly der: Uint8Array;
+  readonly pem: string;
+  /** Lower-case hex, as X.509 tools print it. */
+  readonly serial: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+}
+
 /** Certificates are backdated so that a node whose clock is a little behind accepts them. */
 export const BACKDATE_MS = 30_000;
-const CA_SIGNING = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const DAY_MS = 86_400_000;
+const ECDSA_SHA256 = { name: 'ECDSA', hash: 'SHA-256' } as const;
 
 export class DevCa {
   private constructor(
-    readonly certificate: x509.X509Certificate,
+    /** Non-extractable: WebCrypto refuses to export it. */
     private readonly privateKey: webcrypto.CryptoKey,
+    private readonly subject: Uint8Array,
+    private readonly keyIdentifier: Uint8Array,
     private readonly pem: string,
   ) {}
 
   static async create(options: DevCaOptions = {}): Promise<DevCa> {
     const now = options.now ?? new Date();
     // 1. the key: non-extractable, so no code path can serialise it
-    const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])) as {
-      privateKey: webcrypto.CryptoKey;
-      publicKey: webcrypto.CryptoKey;
-    };
+    const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    const spki = new Uint8Array(await webcrypto.subtle.exportKey('spki', keys.publicKey));
     // 2. the self-signed root, marked as a CA that signs only end-entity certificates
-    const name = subjectName(options.commonName ?? `credmount embedded dev CA ${randomBytes(4).toString('hex')}`);
-    const certificate = await x509.X509CertificateGenerator.createSelfSigned({
-      serialNumber: randomSerial(),
-      name,
-      notBefore: truncateToSeconds(new Date(now.getTime() - DAY_MS)),
-      notAfter: truncateToSeconds(new Date(now.getTime() + (options.validityMs ?? 365 * DAY_MS))),
-      keys,
-      signingAlgorithm: CA_SIGNING,
-      extensions: [
-        new x509.BasicConstraintsExtension(true, 0, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      ],
-    });
-    return new DevCa(certificate, keys.privateKey, certificate.toString('pem'));
+    const subject = commonNameDer(options.commonName ?? `credmount embedded dev CA ${randomBytes(4).toString('hex')}`);
+    const der = await buildCertificate(
+      {
+        serial: randomSerial(),
+        issuer: subject,
+        subject,
+        notBefore: wholeSeconds(now.getTime() - DAY_MS),
+        notAfter: wholeSeconds(now.getTime() + (options.validityMs ?? 365 * DAY_MS)),
+        subjectPublicKeyInfo: spki,
+        caPathLength: 0,
+        keyUsages: KeyUsage.keyCertSign | KeyUsage.cRLSign | KeyUsage.digitalSignature,
+        extendedKeyUsages: [],
+      },
+      signerFor(keys.privateKey),
+    );
+    return new DevCa(keys.privateKey, subject, subjectKeyIdentifier(spki), pem(der, 'CERTIFICATE'));
   }
 
   /** The CA certificate, PEM — what pods get as `ca.crt`. */
@@ -67,50 +91,53 @@ export class DevCa {
   }
 
   /**
-   * Sign a CSR into an end-entity certificate for `names`:
-   * random 128-bit serial, NotBefore = now − 30 s, NotAfter = now + ttl (both whole seconds),
-   * digitalSignature (+ keyEncipherment for RSA keys), serverAuth + clientAuth.
+   * An end-entity certificate for a key made on this node: random 128-bit serial,
+   * NotBefore = now − 30 s, NotAfter = now + ttl (both whole seconds), digitalSignature
+   * (+ keyEncipherment for RSA keys), serverAuth + clientAuth.
    */
-  async sign(request: SignRequest): Promise<x509.X509Certificate> {
-    // 1. proof of possession: the CSR must be signed by the key it carries
-    if (!(await request.csr.verify())) throw Errors.internal('the certificate request signature does not verify');
-    const publicKey = request.csr.publicKey;
-    // 2. RFC 5480/8410: keyEncipherment belongs to RSA keys only
-    const isRsa = publicKey.algorithm.name.startsWith('RSA');
-    const usages = x509.KeyUsageFlags.digitalSignature | (isRsa ? x509.KeyUsageFlags.keyEncipherment : 0);
-    // 3. validity in whole seconds, so that what X.509 stores is what we computed
+  async issue(request: IssueRequest): Promise<IssuedCertificate> {
+    const serial = randomSerial();
     const base = Math.floor(request.now.getTime() / 1000) * 1000;
-    const extensions: x509.Extension[] = [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(usages, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-      await x509.SubjectKeyIdentifierExtension.create(publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(this.certificate.publicKey),
-    ];
-    // With no subject, the SAN extension must be critical (RFC 5280 4.2.1.6).
-    const san = subjectAltNameExtension(request, request.commonName === undefined);
-    if (san !== undefined) extensions.push(san);
-    return x509.X509CertificateGenerator.create({
-      serialNumber: randomSerial(),
-      subject: subjectName(request.commonName),
-      issuer: this.certificate.subject,
-      notBefore: new Date(base - BACKDATE_MS),
-      notAfter: new Date(base + request.ttlMs),
-      publicKey,
-      signingKey: this.privateKey,
-      signingAlgorithm: CA_SIGNING,
-      extensions,
-    });
+    const notBefore = new Date(base - BACKDATE_MS);
+    const notAfter = new Date(base + request.ttlMs);
+    const altNames: SubjectAltNames = { dnsNames: request.dnsNames, ipAddresses: request.ipAddresses, uris: request.uris };
+    const der = await buildCertificate(
+      {
+        serial,
+        issuer: this.subject,
+        subject: commonNameDer(request.commonName),
+        notBefore,
+        notAfter,
+        subjectPublicKeyInfo: request.subjectPublicKeyInfo,
+        keyUsages: KeyUsage.digitalSignature | (request.isRsa ? KeyUsage.keyEncipherment : 0),
+        extendedKeyUsages: [ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth],
+        altNames,
+        authorityKeyIdentifier: this.keyIdentifier,
+      },
+      signerFor(this.privateKey),
+    );
+    return { der, pem: pem(der, 'CERTIFICATE'), serial: Buffer.from(serial).toString('hex'), notBefore, notAfter };
+  }
+
+  /** Sign a CSR from elsewhere: its signature must verify (proof of possession), then as `issue`. */
+  async sign(request: SignRequest): Promise<IssuedCertificate> {
+    if (!(await request.csr.verify())) throw Errors.internal('the certificate request signature does not verify');
+    const spki = new Uint8Array(request.csr.publicKey.rawData);
+    return this.issue({ ...request, subjectPublicKeyInfo: spki, isRsa: request.csr.publicKey.algorithm.name.startsWith('RSA') });
   }
 }
 
-/** 16 random bytes, positive and without a leading zero byte, so its DER form keeps all 16. */
-function randomSerial(): string {
-  const bytes = randomBytes(16);
-  bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x40;
-  return bytes.toString('hex');
+function signerFor(key: webcrypto.CryptoKey) {
+  return async (tbs: Uint8Array) => ecdsaSignatureToDer(new Uint8Array(await webcrypto.subtle.sign(ECDSA_SHA256, key, tbs)));
 }
 
-function truncateToSeconds(date: Date): Date {
-  return new Date(Math.floor(date.getTime() / 1000) * 1000);
+/** 16 random bytes, positive and without a leading zero byte, so its DER form keeps all 16. */
+function randomSerial(): Uint8Array {
+  const bytes = randomBytes(16);
+  bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x40;
+  return bytes;
+}
+
+function wholeSeconds(ms: number): Date {
+  return new Date(Math.floor(ms / 1000) * 1000);
 }

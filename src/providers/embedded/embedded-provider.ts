@@ -79,15 +79,14 @@ export class EmbeddedProvider implements Provider<EmbeddedParameters> {
   ) {}
 
   /**
-   * The dev CA and the key/CSR code, loaded on the first certificate: they pull in
-   * @peculiar/x509 (~18 MiB and noticeable start-up time), which a node serving only secrets
-   * never needs.
+   * The dev CA and the key code, loaded and made on the first certificate: a node serving only
+   * secrets never pays for them.
    */
-  private certificateTools: Promise<{ ca: DevCa; keys: typeof import('./node-key.js') }> | undefined;
+  private certificateTools: Promise<{ ca: DevCa; keys: typeof import('./key-pair.js') }> | undefined;
 
-  private tools(): Promise<{ ca: DevCa; keys: typeof import('./node-key.js') }> {
+  private tools(): Promise<{ ca: DevCa; keys: typeof import('./key-pair.js') }> {
     this.certificateTools ??= (async () => {
-      const [{ DevCa: DevCaClass }, keys] = await Promise.all([import('./dev-ca.js'), import('./node-key.js')]);
+      const [{ DevCa: DevCaClass }, keys] = await Promise.all([import('./dev-ca.js'), import('./key-pair.js')]);
       return { ca: await DevCaClass.create({ now: this.options.now() }), keys };
     })();
     // A failure (it should not happen) is not cached: the next certificate tries again.
@@ -231,14 +230,14 @@ export class EmbeddedProvider implements Provider<EmbeddedParameters> {
       this.options.maxCertificateTtlMs,
     );
     const { ca, keys } = await this.tools();
-    const pair = await keys.generateNodeKeyPair(object.keyAlgorithm, object.keySize);
-    const csr = await keys.createCertificateRequest(pair, object);
-    const certificate = await ca.sign({ ...object, csr, ttlMs, now });
+    // The key is made here, so no CSR is needed to prove it: its public half goes straight to the CA.
+    const pair = await keys.generatePodKeyPair(object.keyAlgorithm, object.keySize);
+    const certificate = await ca.issue({ ...object, subjectPublicKeyInfo: pair.subjectPublicKeyInfo, isRsa: pair.isRsa, ttlMs, now });
     return {
       object,
-      certificatePem: certificate.toString('pem'),
-      keyPem: await keys.privateKeyPem(pair),
-      serial: certificate.serialNumber.toLowerCase(),
+      certificatePem: certificate.pem,
+      keyPem: pair.privateKeyPem,
+      serial: certificate.serial,
       notBefore: certificate.notBefore,
       notAfter: certificate.notAfter,
     };
