@@ -74,6 +74,10 @@ async function loadProviders(config: DriverConfig): Promise<Provider[]> {
         }),
       );
     }
+    if (name === 'gcp') {
+      const { createGcpProvider } = await import('../providers/gcp/gcp-provider.js');
+      providers.push(createGcpProvider(config.gcp));
+    }
   }
   return providers;
 }
