@@ -173,7 +173,7 @@ export class GcpTestServer {
       req.socket.destroy();
       return;
     }
-    let body = '';
+    let body: string;
     try {
       body = await readBody(req);
     } catch {
