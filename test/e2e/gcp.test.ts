@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { exists } from '../support/fs-probes.js';
+import { KubernetesApiStub } from '../support/gcp-server/kubernetes-api.js';
 import { GcpWorld, PROJECT } from '../support/gcp-world.js';
 
 const KUBELET_CADENCE_MS = 60_000;
@@ -367,5 +369,59 @@ describe('GCP provider: a pod token the exchange refuses', () => {
     assert.match(event.message ?? '', /service-account token for audience "not-the-pool" was rejected: token exchange for demo\/app: Google STS answered 400 invalid_grant: The audience in ID Token does not match/);
     for (const { token } of Object.values(tokens)) assert.ok(!(event.message ?? '').includes(token.split('.')[1] ?? 'x'));
     assert.equal(await exists(event.targetPath), false);
+  });
+});
+
+describe('GCP provider: impersonation asked for by Kubernetes service-account annotations', () => {
+  let world: GcpWorld;
+  let kubernetes: KubernetesApiStub;
+  let tokenDir: string;
+  const target = 'annotated@demo-project.iam.gserviceaccount.com';
+  before(async () => {
+    tokenDir = await mkdtemp(join(tmpdir(), 'credmount-gcp-k8s-'));
+    await writeFile(join(tokenDir, 'token'), 'driver-own-kubernetes-token');
+    kubernetes = await KubernetesApiStub.start('driver-own-kubernetes-token');
+    world = await GcpWorld.start({
+      driverArgs: ['--gcp-service-account-annotations=true', `--gcp-kubernetes-api=${kubernetes.url}`, `--gcp-kubernetes-token-file=${join(tokenDir, 'token')}`],
+    });
+    world.addVersion('annotated', 'via-annotation');
+    world.grant('annotated', `serviceAccount:${target}`);
+    world.google.grantTokenCreator(target, world.principal('demo', 'app'));
+  });
+  after(async () => {
+    await world.stop();
+    await kubernetes.stop();
+    await rm(tokenDir, { recursive: true, force: true });
+  });
+
+  test('iam.gke.io/gcp-service-account on the pod’s service account is impersonated, as upstream does', async () => {
+    kubernetes.setServiceAccount('demo', 'app', { 'iam.gke.io/gcp-service-account': target });
+    world.google.resetObservations();
+    const pod = world.pod(secretsYaml([`projects/${P}/secrets/annotated/versions/latest`, 's']));
+    const event = await world.simulator.publish(pod);
+    assert.equal(event.ok, true, event.message);
+    assert.equal(await readFile(join(event.targetPath, 's'), 'utf8'), 'via-annotation');
+    assert.deepEqual(world.google.requests.map((r) => `${r.kind} ${r.resource.split('/').pop() ?? ''} ${r.status}`), ['sts  200', `iam ${target} 200`, 'access latest 200']);
+    assert.deepEqual(kubernetes.requests, ['/api/v1/namespaces/demo/serviceaccounts/app']);
+    assert.equal((await world.simulator.unpublish(pod)).ok, true);
+  });
+
+  test('a malformed annotation is INVALID_ARGUMENT naming the service account and annotation; an unknown account NOT_FOUND', async () => {
+    kubernetes.setServiceAccount('demo', 'broken', { 'iam.gke.io/gcp-service-account': target, 'iam.gke.io/gcp-service-account-delegates': 'not-json' });
+    const broken = await world.simulator.publish(world.pod(secretsYaml([`projects/${P}/secrets/annotated/versions/latest`, 's']), { serviceAccountName: 'broken' }));
+    assert.equal(broken.code, 'INVALID_ARGUMENT');
+    assert.match(broken.message ?? '', /ServiceAccount demo\/broken annotation iam\.gke\.io\/gcp-service-account-delegates: must be a JSON list/);
+    const unknown = await world.simulator.publish(world.pod(secretsYaml([`projects/${P}/secrets/annotated/versions/latest`, 's']), { serviceAccountName: 'ghost' }));
+    assert.equal(unknown.code, 'NOT_FOUND');
+    assert.match(unknown.message ?? '', /Kubernetes service account demo\/ghost does not exist/);
+  });
+
+  test('a driver without RBAC for service accounts gets a clear FAILED_PRECONDITION, not the API’s raw answer', async () => {
+    kubernetes.allowed = false;
+    const event = await world.simulator.publish(world.pod(secretsYaml([`projects/${P}/secrets/annotated/versions/latest`, 's']), { serviceAccountName: 'rbac' }));
+    kubernetes.allowed = true;
+    assert.equal(event.code, 'FAILED_PRECONDITION');
+    assert.match(event.message ?? '', /needs "get" on "serviceaccounts"/);
+    assert.ok(!(event.message ?? '').includes('driver-own-kubernetes-token'));
   });
 });

@@ -76,14 +76,21 @@ export function parseGcpParameters(parameters: Readonly<Record<string, string>>)
   }
 
   // 3. impersonation, as the service-account annotations would ask for it.
-  const serviceAccount = parameters[SERVICE_ACCOUNT_KEY];
-  const delegatesText = parameters[DELEGATES_KEY];
+  const impersonation = parseImpersonation(parameters[SERVICE_ACCOUNT_KEY], parameters[DELEGATES_KEY], (key, reason) => Errors.parameterInvalid(key, reason));
+  return { secrets, impersonation };
+}
+
+/**
+ * The service account to impersonate and its delegates (a JSON list of emails), from volume
+ * parameters or from the Kubernetes service account's annotations; `fail` names the source.
+ */
+export function parseImpersonation(serviceAccount: string | undefined, delegatesText: string | undefined, fail: (key: string, reason: string) => Error): Impersonation | undefined {
   if (serviceAccount === undefined || serviceAccount === '') {
-    if (delegatesText !== undefined && delegatesText !== '') throw Errors.parameterInvalid(DELEGATES_KEY, `needs ${SERVICE_ACCOUNT_KEY}`);
-    return { secrets, impersonation: undefined };
+    if (delegatesText !== undefined && delegatesText !== '') throw fail(DELEGATES_KEY, `needs ${SERVICE_ACCOUNT_KEY}`);
+    return undefined;
   }
-  if (!EMAIL.test(serviceAccount)) throw Errors.parameterInvalid(SERVICE_ACCOUNT_KEY, `${JSON.stringify(serviceAccount)} is not a service account email`);
-  return { secrets, impersonation: { serviceAccount, delegates: parseDelegates(delegatesText) } };
+  if (!EMAIL.test(serviceAccount)) throw fail(SERVICE_ACCOUNT_KEY, `${JSON.stringify(serviceAccount)} is not a service account email`);
+  return { serviceAccount, delegates: parseDelegates(delegatesText, fail) };
 }
 
 function parseSecret(item: YamlNode, index: number): GcpSecret {
@@ -137,15 +144,15 @@ function parseMode(node: YamlNode | undefined, field: string): number | undefine
 }
 
 /** `["a@p.iam.gserviceaccount.com", ...]`, a JSON list as in upstream's delegates annotation. */
-function parseDelegates(text: string | undefined): string[] {
+function parseDelegates(text: string | undefined, fail: (key: string, reason: string) => Error): string[] {
   if (text === undefined || text.trim() === '') return [];
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw Errors.parameterInvalid(DELEGATES_KEY, 'must be a JSON list of service account emails');
+    throw fail(DELEGATES_KEY, 'must be a JSON list of service account emails');
   }
-  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw Errors.parameterInvalid(DELEGATES_KEY, 'must be a JSON list of service account emails');
-  for (const email of value as string[]) if (!EMAIL.test(email)) throw Errors.parameterInvalid(DELEGATES_KEY, `${JSON.stringify(email)} is not a service account email`);
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw fail(DELEGATES_KEY, 'must be a JSON list of service account emails');
+  for (const email of value as string[]) if (!EMAIL.test(email)) throw fail(DELEGATES_KEY, `${JSON.stringify(email)} is not a service account email`);
   return value as string[];
 }

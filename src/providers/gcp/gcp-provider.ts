@@ -3,9 +3,10 @@ import { isCredmountError } from '../../errors/credmount-error.js';
 import type { FetchRequest, FetchResult, ParsedParameters, PodIdentity, ProvidedFile, Provider } from '../provider.js';
 import { exchangeSettings, type ExchangeFlags } from './exchange-settings.js';
 import { extractKey } from './extract-key.js';
-import { parseGcpParameters, type GcpParameters, type GcpSecret } from './gcp-parameters.js';
+import { parseGcpParameters, parseImpersonation, type GcpParameters, type GcpSecret, type Impersonation } from './gcp-parameters.js';
 import { GoogleHttpError } from './google-http.js';
 import { GoogleTokens, type GoogleAccessToken } from './google-tokens.js';
+import { ServiceAccountAnnotations, type KubernetesApiSettings } from './service-account-annotations.js';
 import { accessSecretVersion, type AccessedVersion, type SecretManagerEndpoints } from './secret-manager.js';
 
 export const GCP_PROVIDER_NAME = 'gcp';
@@ -15,6 +16,11 @@ export interface GcpProviderOptions extends ExchangeFlags {
   readonly regionalSecretManagerEndpoint: string;
   /** How often aliases (`latest`) are re-checked; volumes/ pulls it earlier by a jitter. */
   readonly refreshIntervalMs: number;
+  /**
+   * Read `iam.gke.io/gcp-service-account(-delegates)` from the pod's Kubernetes service account
+   * (upstream's way to ask for impersonation) when the volume's parameters name none.
+   */
+  readonly serviceAccountAnnotations?: KubernetesApiSettings;
 }
 
 /** A volume whose versions are all pinned has nothing to re-check: its next look is this far away. */
@@ -33,9 +39,11 @@ export class GcpProvider implements Provider<GcpParameters> {
   private readonly endpoints: SecretManagerEndpoints;
   /** Pinned versions already read, per volume and identity: `volumeId` → key → version. */
   private readonly pinned = new Map<string, Map<string, AccessedVersion>>();
+  private readonly annotations: ServiceAccountAnnotations | undefined;
 
   constructor(private readonly options: GcpProviderOptions) {
     this.tokens = new GoogleTokens(exchangeSettings(options));
+    this.annotations = options.serviceAccountAnnotations === undefined ? undefined : new ServiceAccountAnnotations(options.serviceAccountAnnotations);
     this.endpoints = { global: options.secretManagerEndpoint, regional: options.regionalSecretManagerEndpoint };
   }
 
@@ -50,7 +58,8 @@ export class GcpProvider implements Provider<GcpParameters> {
     const jwt = request.tokens.get(audience);
     if (jwt === undefined) throw Errors.tokenAudienceMissing(audience, [...request.tokens.keys()]);
     const nowMs = request.now.getTime();
-    const { secrets, impersonation } = request.parameters;
+    const { secrets } = request.parameters;
+    const impersonation = request.parameters.impersonation ?? (await this.annotatedImpersonation(request.identity, nowMs));
     let token = await this.tokens.get(request.identity, jwt, impersonation, nowMs, request.signal).catch(unwrap);
 
     const names = [...new Set(secrets.map((s) => s.resource.name))];
@@ -82,6 +91,13 @@ export class GcpProvider implements Provider<GcpParameters> {
     }
     const allPinned = secrets.every((s) => s.resource.pinned);
     return { files, versions, refreshAt: new Date(nowMs + (allPinned ? PINNED_ONLY_REFRESH_MS : this.options.refreshIntervalMs)) };
+  }
+
+  /** The volume's parameters win; otherwise the service account's annotations, when enabled. */
+  private async annotatedImpersonation(identity: PodIdentity, nowMs: number): Promise<Impersonation | undefined> {
+    if (this.annotations === undefined) return undefined;
+    const raw = await this.annotations.read(identity.namespace, identity.serviceAccountName, nowMs);
+    return parseImpersonation(raw.serviceAccount, raw.delegates, (key, reason) => Errors.fieldInvalid(`ServiceAccount ${identity.namespace}/${identity.serviceAccountName} annotation ${key}`, reason));
   }
 
   release(volumeId: string): void {

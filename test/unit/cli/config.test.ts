@@ -74,6 +74,10 @@ describe('parseDriverConfig defaults', () => {
           regionalSecretManagerEndpoint: 'https://secretmanager.{location}.rep.googleapis.com',
           refreshIntervalMs: 2 * 60_000,
           tokenLifetimeSeconds: 3600,
+          serviceAccountAnnotations: false,
+          kubernetesApi: '',
+          kubernetesTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+          kubernetesCaFile: '',
         },
       },
     );
@@ -189,6 +193,8 @@ describe('parseDriverConfig refusals', () => {
     ['a regional endpoint without {location}', ['--gcp-regional-secret-manager-endpoint=https://secretmanager.googleapis.com', ...JWKS], ['--gcp-regional-secret-manager-endpoint', '{location}']],
     ['an STS endpoint that is not a URL', ['--gcp-sts-endpoint=sts.googleapis.com', ...JWKS], ['--gcp-sts-endpoint']],
     ['a token lifetime over 12h', ['--gcp-token-lifetime=13h', ...JWKS], ['--gcp-token-lifetime']],
+    ['a Kubernetes API that is not a URL', ['--gcp-kubernetes-api=kubernetes.default', ...JWKS], ['--gcp-kubernetes-api']],
+    ['service-account annotations that are not a boolean', ['--gcp-service-account-annotations=yes', ...JWKS], ['--gcp-service-account-annotations']],
     ['a bad gcp refresh interval', ['--gcp-refresh-interval=often', ...JWKS], ['--gcp-refresh-interval']],
   ];
   for (const [name, argv, names] of refusals) {
@@ -230,7 +236,7 @@ describe('driverUsage', () => {
 
   test('lists every flag with its help and default', () => {
     const flags = Object.entries(DRIVER_FLAGS);
-    assert.equal(flags.length, 39);
+    assert.equal(flags.length, 43);
     for (const [name, flag] of flags) {
       const line = usage.split('\n').find((l) => l.trimStart().startsWith(`--${name} `));
       assert.ok(line !== undefined, `--${name} is listed`);
