@@ -83,7 +83,10 @@ describe('GCP: no token or secret value in logs, errors, state or metrics', () =
     world.google.revokeAllTokens();
     world.clock.advance(10 * 60_000);
     assert.equal((await publish(pod)).ok, true);
-    world.clock.advance(2 * 3_600_000); // a new exchange
+    world.clock.advance(2 * 3_600_000); // a new exchange, first refused by a throttled STS
+    await world.google.setFault({ kind: 'rate-limited', retryDelaySeconds: 5, on: ['sts', 'iam'] });
+    assert.equal((await publish(world.pod(`- resourceName: projects/${P}/secrets/canary/versions/latest\n  path: c\n`))).ok, false);
+    await world.google.setFault(undefined);
     assert.equal((await publish(pod)).ok, true);
     const state = await readTree(join(world.workdir, 'state'));
     assert.equal((await world.simulator.unpublish(pod)).ok, true);
