@@ -425,3 +425,31 @@ describe('GCP provider: impersonation asked for by Kubernetes service-account an
     assert.ok(!(event.message ?? '').includes('driver-own-kubernetes-token'));
   });
 });
+
+describe('GCP provider: short-lived federated tokens', () => {
+  let world: GcpWorld;
+  before(async () => {
+    world = await GcpWorld.start({ federatedTokenSeconds: 600 });
+  });
+  after(async () => {
+    await world.stop();
+  });
+
+  test('a 10-minute token is renewed a quarter of its life before expiry (at 7.5 min), never used past it', async () => {
+    world.addVersion('short', 'v');
+    world.grant('short', world.principal('demo', 'app'));
+    const pod = world.pod(secretsYaml([`projects/${P}/secrets/short/versions/latest`, 'v']));
+    const started = world.clock.now();
+    assert.equal((await world.simulator.publish(pod)).ok, true);
+    for (let elapsed = 0; elapsed < 20 * 60_000; elapsed += KUBELET_CADENCE_MS) {
+      world.clock.advance(KUBELET_CADENCE_MS);
+      assert.equal((await world.simulator.publish(pod)).ok, true);
+    }
+    const exchanges = world.google.requests.filter((r) => r.kind === 'sts').map((r) => Math.round((r.at - started) / 60_000));
+    // refreshes every 2 min (t = 2, 4, 6, ...): the token from t=0 is renewed at the first refresh
+    // at or after 7.5 min (t=8), that one at or after 15.5 min (t=16).
+    assert.deepEqual(exchanges, [0, 8, 16]);
+    assert.ok(world.google.requests.every((r) => r.status === 200), 'never an expired token (401)');
+    assert.equal((await world.simulator.unpublish(pod)).ok, true);
+  });
+});
