@@ -21,6 +21,32 @@ export interface DriverConfig {
   readonly fetchTimeoutMs: number;
   readonly embedded: EmbeddedConfig;
   readonly vault: VaultConfig;
+  readonly gcp: GcpConfig;
+}
+
+/** The GCP provider: how pods' tokens become Google access tokens (docs/gcp-provider.md). */
+export interface GcpConfig {
+  /** `//iam.googleapis.com/projects/<n>/locations/global/workloadIdentityPools/<pool>/providers/<p>` (workload identity federation), or '' */
+  readonly workloadIdentityProvider: string;
+  /** `projects/<p>/locations/<l>/clusters/<c>` (GKE workload identity), or '' */
+  readonly gkeCluster: string;
+  /** The audience of the pod tokens to exchange ('' = the form's default). */
+  readonly audience: string;
+  readonly stsEndpoint: string;
+  readonly identityBindingEndpoint: string;
+  readonly gkeIdentityProviderBase: string;
+  readonly iamCredentialsEndpoint: string;
+  readonly secretManagerEndpoint: string;
+  /** With `{location}`: the regional (REP) Secret Manager endpoint. */
+  readonly regionalSecretManagerEndpoint: string;
+  readonly refreshIntervalMs: number;
+  readonly tokenLifetimeSeconds: number;
+  /** Read impersonation annotations from pods' Kubernetes service accounts (needs `get serviceaccounts`). */
+  readonly serviceAccountAnnotations: boolean;
+  /** Kubernetes API for those reads ('' = in-cluster), the driver's token file and CA file. */
+  readonly kubernetesApi: string;
+  readonly kubernetesTokenFile: string;
+  readonly kubernetesCaFile: string;
 }
 
 export interface VaultConfig {
@@ -47,7 +73,7 @@ export interface EmbeddedConfig {
 }
 
 export const DRIVER_NAME = 'csi.credmount.dev';
-const KNOWN_PROVIDERS = ['embedded', 'vault'] as const;
+const KNOWN_PROVIDERS = ['embedded', 'vault', 'gcp'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Flag → description, for `credmount driver --help`; defaults are shown from the parser below. */
@@ -80,6 +106,21 @@ export const DRIVER_FLAGS = {
   'vault-tls-dirs': { type: 'string', default: '', help: 'vault provider: comma-separated directories volumes may name TLS files in (vaultCACertPath...)' },
   'vault-allow-skip-tls-verify': { type: 'string', default: 'false', help: 'vault provider: let volumes set vaultSkipTLSVerify (true|false)' },
   'vault-shared-login-mounts': { type: 'string', default: 'kubernetes', help: 'vault provider: auth mounts whose logins all pods of a service account share' },
+  'gcp-workload-identity-provider': { type: 'string', default: '', help: 'gcp provider: //iam.googleapis.com/projects/<n>/locations/global/workloadIdentityPools/<pool>/providers/<provider> (workload identity federation)' },
+  'gcp-gke-cluster': { type: 'string', default: '', help: 'gcp provider: projects/<project>/locations/<location>/clusters/<name> (GKE workload identity, instead of a pool provider)' },
+  'gcp-audience': { type: 'string', default: '', help: "gcp provider: audience of the pod tokens to exchange (default: the pool provider's default audience, or <project>.svc.id.goog on GKE)" },
+  'gcp-sts-endpoint': { type: 'string', default: 'https://sts.googleapis.com', help: 'gcp provider: Security Token Service (POST <endpoint>/v1/token)' },
+  'gcp-identity-binding-endpoint': { type: 'string', default: 'https://securetoken.googleapis.com/v1/identitybindingtoken', help: 'gcp provider: GKE identity binding token exchange' },
+  'gcp-gke-identity-provider-base': { type: 'string', default: 'https://container.googleapis.com/v1', help: "gcp provider: prefix of a GKE cluster's identity provider" },
+  'gcp-iam-credentials-endpoint': { type: 'string', default: 'https://iamcredentials.googleapis.com', help: 'gcp provider: IAM Credentials API (service account impersonation)' },
+  'gcp-secret-manager-endpoint': { type: 'string', default: 'https://secretmanager.googleapis.com', help: 'gcp provider: Secret Manager API for global secrets' },
+  'gcp-regional-secret-manager-endpoint': { type: 'string', default: 'https://secretmanager.{location}.rep.googleapis.com', help: 'gcp provider: Secret Manager API for regional secrets ({location} is replaced)' },
+  'gcp-refresh-interval': { type: 'string', default: '2m', help: 'gcp provider: how often versions/latest (and other aliases) are re-checked; pinned versions never are' },
+  'gcp-service-account-annotations': { type: 'string', default: 'false', help: "gcp provider: read iam.gke.io/gcp-service-account(-delegates) from pods' service accounts (the driver then needs get on serviceaccounts) (true|false)" },
+  'gcp-kubernetes-api': { type: 'string', default: '', help: 'gcp provider: Kubernetes API for those reads (in-cluster when empty)' },
+  'gcp-kubernetes-token-file': { type: 'string', default: '/var/run/secrets/kubernetes.io/serviceaccount/token', help: "gcp provider: the driver's own token for --gcp-kubernetes-api" },
+  'gcp-kubernetes-ca-file': { type: 'string', default: '', help: 'gcp provider: CA of --gcp-kubernetes-api (system roots when empty)' },
+  'gcp-token-lifetime': { type: 'string', default: '1h', help: 'gcp provider: lifetime asked for impersonated access tokens (at most 1h unless the organisation allows more)' },
 } as const;
 
 export class ConfigError extends Error {
@@ -151,6 +192,29 @@ export function parseDriverConfig(argv: readonly string[]): DriverConfig {
     throw new ConfigError(error instanceof Error ? error.message : String(error));
   }
 
+  const gcpProvider = text('gcp-workload-identity-provider');
+  const gkeCluster = text('gcp-gke-cluster');
+  if (gcpProvider !== '' && !/^\/\/iam\.googleapis\.com\/projects\/\d+\/locations\/global\/workloadIdentityPools\/[a-z0-9-]+\/providers\/[a-z0-9-]+$/.test(gcpProvider)) {
+    throw new ConfigError('--gcp-workload-identity-provider must look like //iam.googleapis.com/projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>');
+  }
+  if (gkeCluster !== '' && !/^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/locations\/[a-z0-9-]+\/clusters\/[a-z0-9-]+$/.test(gkeCluster)) {
+    throw new ConfigError('--gcp-gke-cluster must look like projects/<project-id>/locations/<location>/clusters/<name>');
+  }
+  if (providers.includes('gcp') && (gcpProvider === '') === (gkeCluster === '')) {
+    throw new ConfigError('the gcp provider needs exactly one of --gcp-workload-identity-provider or --gcp-gke-cluster');
+  }
+  for (const name of ['gcp-sts-endpoint', 'gcp-identity-binding-endpoint', 'gcp-gke-identity-provider-base', 'gcp-iam-credentials-endpoint', 'gcp-secret-manager-endpoint'] as const) {
+    if (!(URL.canParse(text(name)) && /^https?:$/.test(new URL(text(name)).protocol))) throw new ConfigError(`--${name}: ${JSON.stringify(text(name))} is not an http(s) URL`);
+  }
+  const regional = text('gcp-regional-secret-manager-endpoint');
+  if (!regional.includes('{location}') || !URL.canParse(regional.replace('{location}', 'us-central1'))) {
+    throw new ConfigError('--gcp-regional-secret-manager-endpoint must be an http(s) URL containing {location}');
+  }
+  const kubernetesApi = text('gcp-kubernetes-api');
+  if (kubernetesApi !== '' && !(URL.canParse(kubernetesApi) && /^https?:$/.test(new URL(kubernetesApi).protocol))) throw new ConfigError(`--gcp-kubernetes-api: ${JSON.stringify(kubernetesApi)} is not an http(s) URL`);
+  const gcpTokenLifetimeMs = duration('gcp-token-lifetime');
+  if (gcpTokenLifetimeMs < 600_000 || gcpTokenLifetimeMs > 12 * 3_600_000) throw new ConfigError('--gcp-token-lifetime must be between 10m and 12h');
+
   const certificateTtlMs = duration('embedded-certificate-ttl');
   const maxCertificateTtlMs = duration('embedded-max-certificate-ttl');
   if (certificateTtlMs > maxCertificateTtlMs) throw new ConfigError('--embedded-certificate-ttl must not be longer than --embedded-max-certificate-ttl');
@@ -187,6 +251,23 @@ export function parseDriverConfig(argv: readonly string[]): DriverConfig {
       tlsDirectories: Object.freeze(list('vault-tls-dirs')),
       allowSkipTlsVerify: bool('vault-allow-skip-tls-verify'),
       sharedLoginMounts: Object.freeze(list('vault-shared-login-mounts')),
+    }),
+    gcp: Object.freeze({
+      workloadIdentityProvider: gcpProvider,
+      gkeCluster,
+      audience: text('gcp-audience'),
+      stsEndpoint: text('gcp-sts-endpoint'),
+      identityBindingEndpoint: text('gcp-identity-binding-endpoint'),
+      gkeIdentityProviderBase: text('gcp-gke-identity-provider-base'),
+      iamCredentialsEndpoint: text('gcp-iam-credentials-endpoint'),
+      secretManagerEndpoint: text('gcp-secret-manager-endpoint'),
+      regionalSecretManagerEndpoint: regional,
+      refreshIntervalMs: duration('gcp-refresh-interval'),
+      tokenLifetimeSeconds: Math.round(gcpTokenLifetimeMs / 1000),
+      serviceAccountAnnotations: bool('gcp-service-account-annotations'),
+      kubernetesApi,
+      kubernetesTokenFile: text('gcp-kubernetes-token-file'),
+      kubernetesCaFile: text('gcp-kubernetes-ca-file'),
     }),
   });
 }

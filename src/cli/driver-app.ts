@@ -74,6 +74,16 @@ async function loadProviders(config: DriverConfig): Promise<Provider[]> {
         }),
       );
     }
+    if (name === 'gcp') {
+      const { createGcpProvider } = await import('../providers/gcp/gcp-provider.js');
+      const { serviceAccountAnnotations, ...g } = config.gcp;
+      providers.push(
+        createGcpProvider({
+          ...g,
+          ...(serviceAccountAnnotations ? { serviceAccountAnnotations: { server: g.kubernetesApi, tokenFile: g.kubernetesTokenFile, caFile: g.kubernetesCaFile } } : {}),
+        }),
+      );
+    }
   }
   return providers;
 }

@@ -109,6 +109,17 @@ export const Errors = {
     (provider, option) => `providers.${provider}.${option}`,
   ),
   backendUnavailable: define('CM_BACKEND_UNAVAILABLE', 'UNAVAILABLE', (backend: string, reason: string) => `${backend} is unavailable: ${reason}`),
+  checksumMismatch: define(
+    'CM_CHECKSUM_MISMATCH',
+    'UNAVAILABLE',
+    (what: string, checksum: string) => `${what}: the payload does not match its ${checksum} checksum (corrupted in transit); nothing was written`,
+  ),
+  secretContentInvalid: define(
+    'CM_SECRET_CONTENT_INVALID',
+    'FAILED_PRECONDITION',
+    (field: string, what: string, reason: string) => `${field}: ${what}: ${reason}`,
+    (field) => field,
+  ),
 
   // --- node (storage/) ---
   mountFailed: define('CM_MOUNT_FAILED', 'INTERNAL', (target: string, reason: string) => `mounting a tmpfs at ${target} failed: ${reason}`, () => 'target_path'),

@@ -3,6 +3,8 @@ import { hostname } from 'node:os';
 import { describe, test } from 'node:test';
 import { ConfigError, DRIVER_FLAGS, DRIVER_NAME, driverUsage, parseDriverConfig } from '../../../src/cli/config.js';
 
+const GCP_PROVIDER = '//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/credmount-pool/providers/kind-cluster';
+
 /** The one flag the defaults cannot supply: the embedded provider needs a JWKS source. */
 const JWKS = ['--embedded-jwks-file', '/etc/credmount/jwks.json'];
 
@@ -23,6 +25,7 @@ describe('parseDriverConfig defaults', () => {
       {
         ...config,
         embedded: { ...config.embedded },
+        gcp: { ...config.gcp },
         vault: { ...config.vault, allowedAddresses: [...config.vault.allowedAddresses], tlsDirectories: [...config.vault.tlsDirectories], sharedLoginMounts: [...config.vault.sharedLoginMounts] },
         providers: [...config.providers],
       },
@@ -58,6 +61,23 @@ describe('parseDriverConfig defaults', () => {
           tlsDirectories: [],
           allowSkipTlsVerify: false,
           sharedLoginMounts: ['kubernetes'],
+        },
+        gcp: {
+          workloadIdentityProvider: '',
+          gkeCluster: '',
+          audience: '',
+          stsEndpoint: 'https://sts.googleapis.com',
+          identityBindingEndpoint: 'https://securetoken.googleapis.com/v1/identitybindingtoken',
+          gkeIdentityProviderBase: 'https://container.googleapis.com/v1',
+          iamCredentialsEndpoint: 'https://iamcredentials.googleapis.com',
+          secretManagerEndpoint: 'https://secretmanager.googleapis.com',
+          regionalSecretManagerEndpoint: 'https://secretmanager.{location}.rep.googleapis.com',
+          refreshIntervalMs: 2 * 60_000,
+          tokenLifetimeSeconds: 3600,
+          serviceAccountAnnotations: false,
+          kubernetesApi: '',
+          kubernetesTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+          kubernetesCaFile: '',
         },
       },
     );
@@ -166,12 +186,35 @@ describe('parseDriverConfig refusals', () => {
     ['a bad refresh interval', ['--embedded-refresh-interval=5 minutes', ...JWKS], ['--embedded-refresh-interval']],
     ['a bad certificate ttl', ['--embedded-certificate-ttl=1d', ...JWKS], ['--embedded-certificate-ttl']],
     ['a bad max certificate ttl', ['--embedded-max-certificate-ttl=-1h', ...JWKS], ['--embedded-max-certificate-ttl']],
+    ['the gcp provider without an exchange', ['--providers=gcp', '--default-provider=gcp'], ['--gcp-workload-identity-provider', '--gcp-gke-cluster']],
+    ['the gcp provider with both exchanges', ['--providers=gcp', '--default-provider=gcp', `--gcp-workload-identity-provider=${GCP_PROVIDER}`, '--gcp-gke-cluster=projects/demo-project/locations/europe-west1/clusters/prod'], ['--gcp-workload-identity-provider', '--gcp-gke-cluster']],
+    ['a pool provider that is not a full name', ['--gcp-workload-identity-provider=projects/1/locations/global/workloadIdentityPools/p/providers/x', ...JWKS], ['--gcp-workload-identity-provider']],
+    ['a GKE cluster that is not a resource name', ['--gcp-gke-cluster=prod', ...JWKS], ['--gcp-gke-cluster']],
+    ['a regional endpoint without {location}', ['--gcp-regional-secret-manager-endpoint=https://secretmanager.googleapis.com', ...JWKS], ['--gcp-regional-secret-manager-endpoint', '{location}']],
+    ['an STS endpoint that is not a URL', ['--gcp-sts-endpoint=sts.googleapis.com', ...JWKS], ['--gcp-sts-endpoint']],
+    ['a token lifetime over 12h', ['--gcp-token-lifetime=13h', ...JWKS], ['--gcp-token-lifetime']],
+    ['a Kubernetes API that is not a URL', ['--gcp-kubernetes-api=kubernetes.default', ...JWKS], ['--gcp-kubernetes-api']],
+    ['service-account annotations that are not a boolean', ['--gcp-service-account-annotations=yes', ...JWKS], ['--gcp-service-account-annotations']],
+    ['a bad gcp refresh interval', ['--gcp-refresh-interval=often', ...JWKS], ['--gcp-refresh-interval']],
   ];
   for (const [name, argv, names] of refusals) {
     test(`refuses ${name}`, () => {
       assert.throws(() => parseDriverConfig(argv), configError(...names));
     });
   }
+});
+
+describe('parseDriverConfig: the gcp provider', () => {
+  test('workload identity federation and GKE settings are read and frozen', () => {
+    const federation = parseDriverConfig(['--providers=gcp', '--default-provider=gcp', `--gcp-workload-identity-provider=${GCP_PROVIDER}`, '--gcp-refresh-interval=30s', '--gcp-token-lifetime=30m']);
+    assert.equal(federation.gcp.workloadIdentityProvider, GCP_PROVIDER);
+    assert.equal(federation.gcp.refreshIntervalMs, 30_000);
+    assert.equal(federation.gcp.tokenLifetimeSeconds, 1800);
+    assert.ok(Object.isFrozen(federation.gcp));
+    const gke = parseDriverConfig(['--providers=gcp', '--default-provider=gcp', '--gcp-gke-cluster=projects/demo-project/locations/europe-west1/clusters/prod', '--gcp-audience=demo-project.svc.id.goog']);
+    assert.equal(gke.gcp.gkeCluster, 'projects/demo-project/locations/europe-west1/clusters/prod');
+    assert.equal(gke.gcp.audience, 'demo-project.svc.id.goog');
+  });
 });
 
 describe('parseDriverConfig endpoint check', () => {
@@ -193,7 +236,7 @@ describe('driverUsage', () => {
 
   test('lists every flag with its help and default', () => {
     const flags = Object.entries(DRIVER_FLAGS);
-    assert.equal(flags.length, 28);
+    assert.equal(flags.length, 43);
     for (const [name, flag] of flags) {
       const line = usage.split('\n').find((l) => l.trimStart().startsWith(`--${name} `));
       assert.ok(line !== undefined, `--${name} is listed`);

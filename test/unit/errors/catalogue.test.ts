@@ -29,6 +29,8 @@ const SAMPLE_ARGS: Record<string, unknown[]> = {
   providerConfigInvalid: ['embedded', 'jwksUrl', 'not a URL'],
   mountFailed: ['/x', 'EPERM'],
   internal: ['bug'],
+  checksumMismatch: ['Secret Manager: projects/p/secrets/s/versions/1', 'CRC32C'],
+  secretContentInvalid: ['secrets[0].extractJSONKey', 'projects/p/secrets/s/versions/1', 'the secret is not valid JSON'],
 };
 
 test('every catalogue entry has a unique CM_ code, a status and a message', () => {
