@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CsiClient } from '../src/cli/kubelet-sim/csi-client.js';
+import { DRIVER_NODE_FLAGS } from '../src/cli/runtime-flags.js';
 
 /** dist/bench/driver-child.js → dist/src/cli/main.js: the same build as the benchmark. */
 const MAIN = resolve(fileURLToPath(import.meta.url), '../../src/cli/main.js');
@@ -54,6 +55,8 @@ export class DriverChild {
     await mkdir(this.options.dir, { recursive: true });
     const logFd = openSync(this.logFile, 'a');
     const args = [
+      // As the image runs it (src/cli/runtime-flags.ts), then whatever the run adds (profiling).
+      ...DRIVER_NODE_FLAGS,
       ...driverNodeFlags(),
       MAIN,
       'driver',
