@@ -21,6 +21,18 @@ export interface DriverConfig {
   readonly fetchTimeoutMs: number;
   readonly embedded: EmbeddedConfig;
   readonly vault: VaultConfig;
+  readonly kube: KubeConfig;
+}
+
+/** The driver's own access to the Kubernetes API (SecretProviderClass references, Events). */
+export interface KubeConfig {
+  /** A kubeconfig file; empty: the in-cluster service account. */
+  readonly kubeconfig: string;
+  readonly requestTimeoutMs: number;
+  /** How long a SecretProviderClass read is reused (docs/secret-provider-class.md). */
+  readonly classCacheTtlMs: number;
+  /** Record Kubernetes Events on pods for failed refreshes. */
+  readonly events: boolean;
 }
 
 export interface VaultConfig {
@@ -80,6 +92,10 @@ export const DRIVER_FLAGS = {
   'vault-tls-dirs': { type: 'string', default: '', help: 'vault provider: comma-separated directories volumes may name TLS files in (vaultCACertPath...)' },
   'vault-allow-skip-tls-verify': { type: 'string', default: 'false', help: 'vault provider: let volumes set vaultSkipTLSVerify (true|false)' },
   'vault-shared-login-mounts': { type: 'string', default: 'kubernetes', help: 'vault provider: auth mounts whose logins all pods of a service account share' },
+  kubeconfig: { type: 'string', default: '', help: "Kubernetes API access for SecretProviderClass references and events: a kubeconfig file (empty: the driver pod's in-cluster service account)" },
+  'kube-api-timeout': { type: 'string', default: '10s', help: 'abandon a Kubernetes API call after this long' },
+  'spc-cache-ttl': { type: 'string', default: '10s', help: 'reuse a SecretProviderClass read for this long (read only when a volume is published or due for refresh)' },
+  'kube-events': { type: 'string', default: 'false', help: 'record Kubernetes Events on pods for failed refreshes (needs create/patch on events) (true|false)' },
 } as const;
 
 export class ConfigError extends Error {
@@ -187,6 +203,12 @@ export function parseDriverConfig(argv: readonly string[]): DriverConfig {
       tlsDirectories: Object.freeze(list('vault-tls-dirs')),
       allowSkipTlsVerify: bool('vault-allow-skip-tls-verify'),
       sharedLoginMounts: Object.freeze(list('vault-shared-login-mounts')),
+    }),
+    kube: Object.freeze({
+      kubeconfig: text('kubeconfig'),
+      requestTimeoutMs: duration('kube-api-timeout'),
+      classCacheTtlMs: duration('spc-cache-ttl'),
+      events: bool('kube-events'),
     }),
   });
 }

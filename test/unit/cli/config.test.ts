@@ -25,6 +25,7 @@ describe('parseDriverConfig defaults', () => {
         embedded: { ...config.embedded },
         vault: { ...config.vault, allowedAddresses: [...config.vault.allowedAddresses], tlsDirectories: [...config.vault.tlsDirectories], sharedLoginMounts: [...config.vault.sharedLoginMounts] },
         providers: [...config.providers],
+        kube: { ...config.kube },
       },
       {
         endpoint: process.env['CSI_ENDPOINT'] ?? 'unix:///csi/csi.sock',
@@ -59,6 +60,7 @@ describe('parseDriverConfig defaults', () => {
           allowSkipTlsVerify: false,
           sharedLoginMounts: ['kubernetes'],
         },
+        kube: { kubeconfig: '', requestTimeoutMs: 10_000, classCacheTtlMs: 10_000, events: false },
       },
     );
     assert.equal(DRIVER_NAME, 'csi.credmount.dev');
@@ -193,7 +195,7 @@ describe('driverUsage', () => {
 
   test('lists every flag with its help and default', () => {
     const flags = Object.entries(DRIVER_FLAGS);
-    assert.equal(flags.length, 28);
+    assert.equal(flags.length, 32);
     for (const [name, flag] of flags) {
       const line = usage.split('\n').find((l) => l.trimStart().startsWith(`--${name} `));
       assert.ok(line !== undefined, `--${name} is listed`);
