@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { mkdir, writeFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import { join } from 'node:path';
+import { createTlsMaterial } from '../vault-server/tls.js';
 import { applyJsonPatch, applyMergePatch } from './patch.js';
 import { badRequest, alreadyExists, forbidden, methodNotAllowed, notFound, serviceUnavailable, unauthorized, unsupportedMediaType, type StatusBody } from './status.js';
 
@@ -102,6 +105,8 @@ export class KubeTestServer {
   private constructor(
     private readonly server: Server,
     readonly url: string,
+    /** The CA that signed the server's certificate (the in-cluster `ca.crt`). */
+    readonly caPem: string,
     options: KubeTestServerOptions,
   ) {
     this.token = options.token ?? 'driver-service-account-token';
@@ -111,7 +116,9 @@ export class KubeTestServer {
 
   static async start(options: KubeTestServerOptions = {}): Promise<KubeTestServer> {
     let instance: KubeTestServer | undefined;
-    const server = createServer((request, response) => {
+    // HTTPS, as every API server: clients verify it against the CA, as in a cluster.
+    const tls = await createTlsMaterial(['kubernetes.default.svc']);
+    const server = createServer({ cert: tls.serverCertPem, key: tls.serverKeyPem }, (request, response) => {
       instance?.handle(request, response).catch((error: unknown) => {
         response.writeHead(500).end(String(error));
       });
@@ -119,8 +126,24 @@ export class KubeTestServer {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : 0;
-    instance = new KubeTestServer(server, `http://127.0.0.1:${port}`, options);
+    instance = new KubeTestServer(server, `https://127.0.0.1:${port}`, tls.caPem, options);
     return instance;
+  }
+
+  get port(): number {
+    return Number(new URL(this.url).port);
+  }
+
+  /**
+   * The files a pod's automounted service account provides, below `root` (client-node's in-cluster
+   * path prefix): `<root>/var/run/secrets/kubernetes.io/serviceaccount/{token,ca.crt,namespace}`.
+   */
+  async writeServiceAccountFiles(root: string, token: string = this.token): Promise<void> {
+    const dir = join(root, 'var/run/secrets/kubernetes.io/serviceaccount');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'token'), token, { mode: 0o600 });
+    await writeFile(join(dir, 'ca.crt'), this.caPem);
+    await writeFile(join(dir, 'namespace'), 'kube-system');
   }
 
   get bearerToken(): string {
@@ -136,6 +159,7 @@ export class KubeTestServer {
       '- name: local',
       '  cluster:',
       `    server: ${this.url}`,
+      `    certificate-authority-data: ${Buffer.from(this.caPem).toString('base64')}`,
       'users:',
       '- name: driver',
       '  user:',
@@ -281,6 +305,7 @@ export class KubeTestServer {
     const matches = (event: WatchEvent) =>
       event.resource === target.resource && (target.namespace === undefined || event.object.metadata.namespace === target.namespace);
     response.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    response.flushHeaders(); // a client waits for the headers before the first event
     const write = (event: WatchEvent) => response.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
     const since = Number(url.searchParams.get('resourceVersion') ?? '0');
     if (since === 0) {
