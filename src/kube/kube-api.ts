@@ -92,7 +92,9 @@ export class KubeApi {
       try {
         config.loadFromFile(this.options.kubeconfig);
       } catch (error) {
-        throw Errors.kubeConfigInvalid(`--kubeconfig ${this.options.kubeconfig}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+        // Not the parser's message: YAML errors quote the file around the mistake, which may be the token.
+        const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+        throw Errors.kubeConfigInvalid(`--kubeconfig ${this.options.kubeconfig}: ${code === 'ENOENT' ? 'does not exist' : `cannot be read or parsed (${typeof code === 'string' ? code : error instanceof Error ? error.name : 'error'})`}`);
       }
     } else {
       // In-cluster: the API server's service address from the environment kubelet sets for every

@@ -159,7 +159,7 @@ export class VolumeManager {
       if (state !== undefined) {
         await this.options.metadata.remove(volumeId);
         this.volumes.delete(volumeId);
-        this.releaseFromProvider(state.metadata.provider, volumeId);
+        this.releaseFromProvider(state.metadata.provider, state.metadata);
       }
     });
   }
@@ -213,7 +213,7 @@ export class VolumeManager {
     try {
       const prepared = await prepare();
       const outcome = await this.firstPublish(request, prepared, digest);
-      if (prepared.provider.name !== state.metadata.provider) this.releaseFromProvider(state.metadata.provider, request.volumeId);
+      if (prepared.provider.name !== state.metadata.provider) this.releaseFromProvider(state.metadata.provider, state.metadata);
       return outcome;
     } catch (error) {
       this.recordFailure(state, state.metadata.provider, error, now);
@@ -256,7 +256,7 @@ export class VolumeManager {
     }
     this.volumes.set(request.volumeId, next);
     // A class whose provider changed: the old provider holds nothing for this volume any more.
-    if (providerName !== previousProvider) this.releaseFromProvider(previousProvider, request.volumeId);
+    if (providerName !== previousProvider) this.releaseFromProvider(previousProvider, state.metadata);
     await stage('metadata', () => this.saveMetadata(next.metadata));
     const outcome = unchanged ? 'unchanged' : 'refreshed';
     this.countRefresh(providerName, outcome, started);
@@ -310,14 +310,15 @@ export class VolumeManager {
     };
   }
 
-  private releaseFromProvider(providerName: string, volumeId: string): void {
+  private releaseFromProvider(providerName: string, metadata: VolumeMetadata): void {
+    const volumeId = metadata.volumeId;
     // A provider not (or no longer) loaded holds nothing.
     if (!this.options.registry.names().includes(providerName)) return;
     try {
       this.options.registry.get(providerName).release?.(volumeId);
     } catch (error) {
       // A provider no longer loaded holds nothing; a failing release must not fail the unpublish.
-      this.log.debug({ volumeId, err: describeError(error) }, 'provider release skipped');
+      this.log.debug({ ...metadataLogFields(metadata), err: describeError(error) }, 'provider release skipped');
     }
   }
 

@@ -155,3 +155,23 @@ describe('ClassCache over the Kubernetes API (real @kubernetes/client-node, loca
     }
   });
 });
+
+describe('KubeApi configuration errors', () => {
+  test('a malformed kubeconfig holding a token: the error does not quote the file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'credmount-kubeconfig-'));
+    try {
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(join(dir, 'broken'), 'users:\n- name: x\n  user:\n    token: TOKEN-CANARY-123\n  : [unbalanced\n');
+      const api = new KubeApi({ kubeconfig: join(dir, 'broken'), requestTimeoutMs: 1_000 });
+      await assert.rejects(api.getSecretProviderClass('demo', 'x'), (error: unknown) => {
+        rejectsWith('CM_KUBE_CONFIG_INVALID', 'FAILED_PRECONDITION', /--kubeconfig .*broken: cannot be read or parsed/)(error);
+        assert.ok(!(error as Error).message.includes('TOKEN-CANARY'));
+        return true;
+      });
+      const missing = new KubeApi({ kubeconfig: join(dir, 'absent'), requestTimeoutMs: 1_000 });
+      await assert.rejects(missing.getSecretProviderClass('demo', 'x'), rejectsWith('CM_KUBE_CONFIG_INVALID', 'FAILED_PRECONDITION', /absent: does not exist/));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
