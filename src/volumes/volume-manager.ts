@@ -237,7 +237,7 @@ export class VolumeManager {
     let providerName = previousProvider;
     let next: VolumeState;
     let unchanged: boolean;
-    let stage = this.stageTimer(providerName);
+    let stage: ReturnType<VolumeManager['stageTimer']> | undefined;
     try {
       const prepared = await prepare();
       providerName = prepared.provider.name;
@@ -257,7 +257,7 @@ export class VolumeManager {
     this.volumes.set(request.volumeId, next);
     // A class whose provider changed: the old provider holds nothing for this volume any more.
     if (providerName !== previousProvider) this.releaseFromProvider(previousProvider, state.metadata);
-    await stage('metadata', () => this.saveMetadata(next.metadata));
+    await (stage ?? this.stageTimer(providerName))('metadata', () => this.saveMetadata(next.metadata));
     const outcome = unchanged ? 'unchanged' : 'refreshed';
     this.countRefresh(providerName, outcome, started);
     return outcome;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { EventObject } from '../support/kube-spc-server/index.js';
 import { SpcWorld } from '../support/kube-spc-server/spc-world.js';
 
 const KV_REFRESH_MS = 5 * 60_000;
@@ -39,7 +40,7 @@ describe('Kubernetes Events on the pod for refresh failures', () => {
       await spc.world.driver.events?.settle();
       const events = spc.kube.events('demo');
       assert.equal(events.length, 1);
-      const event = events[0] as Record<string, any>;
+      const event = events[0] as EventObject;
       assert.deepEqual(event['involvedObject'], { apiVersion: 'v1', kind: 'Pod', namespace: 'demo', name: pod.name, uid: pod.uid });
       assert.equal(event['type'], 'Warning');
       assert.equal(event['reason'], 'CredentialRefreshFailed');
@@ -55,7 +56,7 @@ describe('Kubernetes Events on the pod for refresh failures', () => {
       await spc.world.driver.events?.settle();
       assert.equal(spc.kube.count({ verb: 'create', resource: 'events' }), 1, 'one event per series');
       assert.ok(spc.kube.count({ verb: 'patch', resource: 'events' }) >= 1, 'its count was updated');
-      const updated = spc.kube.events('demo')[0] as Record<string, any>;
+      const updated = spc.kube.events('demo')[0] as EventObject;
       assert.ok(updated['count'] > 1, `count grew (${updated['count']})`);
     } finally {
       await spc.world.vault.setFault(undefined);

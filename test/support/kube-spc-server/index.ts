@@ -16,4 +16,4 @@
  *   ... kube.requests ... kube.events('demo') ...
  *   await kube.stop();
  */
-export { KubeTestServer, type KubeTestServerOptions, type KubeRequestRecord, type StoredObject } from './server.js';
+export { KubeTestServer, type KubeTestServerOptions, type KubeRequestRecord, type StoredObject, type EventObject } from './server.js';

@@ -27,6 +27,20 @@ export interface StoredObject {
   [key: string]: unknown;
 }
 
+/** A core v1 Event as stored (the fields credmount sets; docs/kubernetes-api.md). */
+export interface EventObject extends StoredObject {
+  involvedObject: { apiVersion: string; kind: string; namespace: string; name: string; uid: string };
+  reason: string;
+  message: string;
+  type: string;
+  count: number;
+  source: { component: string; host: string };
+  reportingComponent: string;
+  reportingInstance: string;
+  firstTimestamp: string;
+  lastTimestamp: string;
+}
+
 export interface KubeRequestRecord {
   readonly method: string;
   readonly path: string;
@@ -115,19 +129,19 @@ export class KubeTestServer {
   }
 
   static async start(options: KubeTestServerOptions = {}): Promise<KubeTestServer> {
-    let instance: KubeTestServer | undefined;
+    const holder: { instance?: KubeTestServer } = {};
     // HTTPS, as every API server: clients verify it against the CA, as in a cluster.
     const tls = await createTlsMaterial(['kubernetes.default.svc']);
     const server = createServer({ cert: tls.serverCertPem, key: tls.serverKeyPem }, (request, response) => {
-      instance?.handle(request, response).catch((error: unknown) => {
+      holder.instance?.handle(request, response).catch((error: unknown) => {
         response.writeHead(500).end(String(error));
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : 0;
-    instance = new KubeTestServer(server, `https://127.0.0.1:${port}`, tls.caPem, options);
-    return instance;
+    holder.instance = new KubeTestServer(server, `https://127.0.0.1:${port}`, tls.caPem, options);
+    return holder.instance;
   }
 
   get port(): number {
@@ -225,8 +239,8 @@ export class KubeTestServer {
   }
 
   /** Stored core v1 Events of a namespace. */
-  events(namespace: string): StoredObject[] {
-    return [...this.objects.entries()].filter(([key]) => key.startsWith(`events/${namespace}/`)).map(([, object]) => object);
+  events(namespace: string): EventObject[] {
+    return [...this.objects.entries()].filter(([key]) => key.startsWith(`events/${namespace}/`)).map(([, object]) => object as EventObject);
   }
 
   count(filter: Partial<Pick<KubeRequestRecord, 'verb' | 'resource' | 'method'>>): number {

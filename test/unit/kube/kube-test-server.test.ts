@@ -7,6 +7,17 @@ import { KubeTestServer } from '../../support/kube-spc-server/index.js';
  * The local Kubernetes API server follows the API's documented wire formats; these tests pin the
  * formats the driver's client depends on (docs/kubernetes-api.md).
  */
+/** The parts of API answers these tests read. */
+interface Answer {
+  apiVersion?: string;
+  kind?: string;
+  reason?: string;
+  message?: string;
+  metadata: { name: string; resourceVersion: string };
+  spec?: unknown;
+  items?: { metadata: { name: string } }[];
+}
+
 describe('KubeTestServer wire formats', () => {
   let kube: KubeTestServer;
   const SPC = '/apis/secrets-store.csi.x-k8s.io/v1/namespaces/demo/secretproviderclasses';
@@ -31,7 +42,7 @@ describe('KubeTestServer wire formats', () => {
 
   test('get: the object with metadata.resourceVersion; a missing one is a NotFound Status', async () => {
     kube.putSecretProviderClass('demo', 'db', { provider: 'vault', parameters: { roleName: 'app' } });
-    const found = (await (await fetch(`${kube.url}${SPC}/db`, { headers: auth() })).json()) as Record<string, any>;
+    const found = (await (await fetch(`${kube.url}${SPC}/db`, { headers: auth() })).json()) as Answer;
     assert.equal(found['apiVersion'], 'secrets-store.csi.x-k8s.io/v1');
     assert.equal(found['kind'], 'SecretProviderClass');
     assert.match(found['metadata'].resourceVersion, /^\d+$/);
@@ -51,14 +62,14 @@ describe('KubeTestServer wire formats', () => {
   });
 
   test('list: a <Kind>List with the collection resourceVersion; a denied verb is a Forbidden Status naming user, verb and resource', async () => {
-    const list = (await (await fetch(`${kube.url}${SPC}`, { headers: auth() })).json()) as Record<string, any>;
+    const list = (await (await fetch(`${kube.url}${SPC}`, { headers: auth() })).json()) as Answer;
     assert.equal(list['kind'], 'SecretProviderClassList');
-    assert.ok(list['items'].some((item: any) => item.metadata.name === 'db'));
+    assert.ok((list.items ?? []).some((item) => item.metadata.name === 'db'));
     assert.match(list['metadata'].resourceVersion, /^\d+$/);
     kube.deny('list', 'secretproviderclasses');
     const denied = await fetch(`${kube.url}${SPC}`, { headers: auth() });
     assert.equal(denied.status, 403);
-    const body = (await denied.json()) as Record<string, any>;
+    const body = (await denied.json()) as Answer;
     assert.equal(body['reason'], 'Forbidden');
     assert.equal(
       body['message'],
@@ -68,7 +79,7 @@ describe('KubeTestServer wire formats', () => {
   });
 
   test('watch: newline-delimited {type, object} events after the given resourceVersion', async () => {
-    const list = (await (await fetch(`${kube.url}${SPC}`, { headers: auth() })).json()) as Record<string, any>;
+    const list = (await (await fetch(`${kube.url}${SPC}`, { headers: auth() })).json()) as Answer;
     const controller = new AbortController();
     const response = await fetch(`${kube.url}${SPC}?watch=true&timeoutSeconds=10&resourceVersion=${list['metadata'].resourceVersion}`, { headers: auth(), signal: controller.signal });
     assert.equal(response.status, 200);

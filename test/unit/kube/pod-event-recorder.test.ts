@@ -9,7 +9,7 @@ import { createLogger } from '../../../src/observability/logger.js';
 import { DriverMetrics } from '../../../src/observability/metrics.js';
 import type { PodWarning } from '../../../src/observability/pod-events.js';
 import { ManualClock } from '../../../src/volumes/clock.js';
-import { KubeTestServer } from '../../support/kube-spc-server/index.js';
+import { KubeTestServer, type EventObject } from '../../support/kube-spc-server/index.js';
 
 const POD = { namespace: 'demo', name: 'app-1', uid: '3f49886c-590a-4ca7-b9d4-136cb6e4828e' };
 
@@ -55,9 +55,9 @@ describe('PodEventRecorder against the local Kubernetes API (core v1 events)', (
     const events = recorder({ updateIntervalMs: 5 * 60_000 });
     events.warn(warning());
     await events.settle();
-    const created = kube.events('demo').filter((e) => (e['involvedObject'] as { uid: string }).uid === POD.uid);
+    const created = kube.events('demo').filter((e) => e.involvedObject.uid === POD.uid);
     assert.equal(created.length, 1);
-    const event = created[0] as Record<string, any>;
+    const event = created[0] as EventObject;
     assert.deepEqual(event['involvedObject'], { apiVersion: 'v1', kind: 'Pod', namespace: 'demo', name: 'app-1', uid: POD.uid });
     assert.equal(event['reason'], 'CredentialRefreshFailed');
     assert.equal(event['type'], 'Warning');
@@ -66,7 +66,7 @@ describe('PodEventRecorder against the local Kubernetes API (core v1 events)', (
     assert.deepEqual(event['source'], { component: 'csi.credmount.dev', host: 'node-1' });
     assert.equal(event['reportingInstance'], 'node-1');
     assert.match(event['firstTimestamp'], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    assert.match(event['metadata'].name, /^app-1\.[0-9a-f]{16}$/);
+    assert.match(event.metadata.name, /^app-1\.[0-9a-f]{16}$/);
 
     // 1. Repeats inside the interval: counted, not sent.
     for (let i = 0; i < 3; i++) {
@@ -84,7 +84,7 @@ describe('PodEventRecorder against the local Kubernetes API (core v1 events)', (
     assert.equal(patches.length, 1);
     assert.equal(patches[0]?.status, 200);
     assert.equal(patches[0]?.contentType, 'application/json-patch+json');
-    const updated = kube.events('demo').find((e) => e.metadata.name === event['metadata'].name) as Record<string, any>;
+    const updated = kube.events('demo').find((e) => e.metadata.name === event.metadata.name) as EventObject;
     assert.equal(updated['count'], 5);
     assert.equal(updated['message'], 'CM_BACKEND_UNAVAILABLE: Vault is unavailable: 502');
     assert.notEqual(updated['lastTimestamp'], event['lastTimestamp']);
