@@ -153,6 +153,7 @@ describe('SecretProviderClass by reference, end to end', () => {
     assert.match(await spc.world.driver.metrics.registry.metrics(), /credmount_refreshes_total\{provider="vault",result="CM_CLASS_NOT_FOUND"\} 1/);
     const failure = (await spc.logLines()).find((l) => l['msg'] === 'refresh failed: keeping the last good content' && l['code'] === 'CM_CLASS_NOT_FOUND');
     assert.ok(failure, 'the failure is logged');
+    assert.equal(spc.kube.count({ resource: 'events' }), 0, 'no Kubernetes Events unless --kube-events=true');
     assert.deepEqual(
       { namespace: failure['namespace'], pod: failure['pod'], podUid: failure['podUid'], serviceAccount: failure['serviceAccount'] },
       { namespace: 'default', pod: pod.name, podUid: pod.uid, serviceAccount: 'webapp-sa' },
