@@ -113,7 +113,8 @@ export class PodEventRecorder implements PodEventSink {
   }
 
   private async create(warning: PodWarning, series: Series): Promise<void> {
-    const name = `${warning.pod.name}.${randomBytes(8).toString('hex')}`;
+    // `<pod>.<16 hex>`, kept within the 253 characters of an object name (pod names may use all of them).
+    const name = `${warning.pod.name.slice(0, 253 - 17).replace(/[.-]+$/, '')}.${randomBytes(8).toString('hex')}`;
     const body = {
       metadata: { name, namespace: warning.pod.namespace },
       involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace: warning.pod.namespace, name: warning.pod.name, uid: warning.pod.uid },

@@ -93,6 +93,18 @@ describe('PodEventRecorder against the local Kubernetes API (core v1 events)', (
     assert.match(text, /credmount_pod_events_total\{reason="CredentialRefreshFailed",result="updated"\} 1/);
   });
 
+  test('a pod name of 253 characters still gives a valid event name', async () => {
+    const events = recorder();
+    const longName = `${'a'.repeat(120)}.${'b'.repeat(132)}`;
+    events.warn(warning({ pod: { ...POD, name: longName, uid: '00000000-0000-4000-8000-000000000777' } }));
+    await events.settle();
+    const event = kube.events('demo').find((e) => e.involvedObject.uid === '00000000-0000-4000-8000-000000000777');
+    assert.ok(event);
+    assert.ok(event.metadata.name.length <= 253, `${event.metadata.name.length} characters`);
+    assert.match(event.metadata.name, /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+    assert.equal(event.involvedObject.name, longName);
+  });
+
   test('another error code is another event', async () => {
     const events = recorder();
     events.warn(warning({ pod: { ...POD, uid: '00000000-0000-4000-8000-000000000001' } }));
