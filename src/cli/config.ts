@@ -22,6 +22,7 @@ export interface DriverConfig {
   readonly embedded: EmbeddedConfig;
   readonly vault: VaultConfig;
   readonly gcp: GcpConfig;
+  readonly kube: KubeConfig;
 }
 
 /** The GCP provider: how pods' tokens become Google access tokens (docs/gcp-provider.md). */
@@ -47,6 +48,17 @@ export interface GcpConfig {
   readonly kubernetesApi: string;
   readonly kubernetesTokenFile: string;
   readonly kubernetesCaFile: string;
+}
+
+/** The driver's own access to the Kubernetes API (SecretProviderClass references, Events). */
+export interface KubeConfig {
+  /** A kubeconfig file; empty: the in-cluster service account. */
+  readonly kubeconfig: string;
+  readonly requestTimeoutMs: number;
+  /** How long a SecretProviderClass read is reused (docs/secret-provider-class.md). */
+  readonly classCacheTtlMs: number;
+  /** Record Kubernetes Events on pods for failed refreshes. */
+  readonly events: boolean;
 }
 
 export interface VaultConfig {
@@ -121,6 +133,10 @@ export const DRIVER_FLAGS = {
   'gcp-kubernetes-token-file': { type: 'string', default: '/var/run/secrets/kubernetes.io/serviceaccount/token', help: "gcp provider: the driver's own token for --gcp-kubernetes-api" },
   'gcp-kubernetes-ca-file': { type: 'string', default: '', help: 'gcp provider: CA of --gcp-kubernetes-api (system roots when empty)' },
   'gcp-token-lifetime': { type: 'string', default: '1h', help: 'gcp provider: lifetime asked for impersonated access tokens (at most 1h unless the organisation allows more)' },
+  kubeconfig: { type: 'string', default: '', help: "Kubernetes API access for SecretProviderClass references and events: a kubeconfig file (empty: the driver pod's in-cluster service account)" },
+  'kube-api-timeout': { type: 'string', default: '10s', help: 'abandon a Kubernetes API call after this long' },
+  'spc-cache-ttl': { type: 'string', default: '10s', help: 'reuse a SecretProviderClass read for this long (read only when a volume is published or due for refresh)' },
+  'kube-events': { type: 'string', default: 'false', help: 'record Kubernetes Events on pods for failed refreshes (needs create/patch on events) (true|false)' },
 } as const;
 
 export class ConfigError extends Error {
@@ -268,6 +284,12 @@ export function parseDriverConfig(argv: readonly string[]): DriverConfig {
       kubernetesApi,
       kubernetesTokenFile: text('gcp-kubernetes-token-file'),
       kubernetesCaFile: text('gcp-kubernetes-ca-file'),
+    }),
+    kube: Object.freeze({
+      kubeconfig: text('kubeconfig'),
+      requestTimeoutMs: duration('kube-api-timeout'),
+      classCacheTtlMs: duration('spc-cache-ttl'),
+      events: bool('kube-events'),
     }),
   });
 }

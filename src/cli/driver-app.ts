@@ -1,4 +1,7 @@
 import { CsiServer } from '../csi/csi-server.js';
+import { ClassCache } from '../kube/class-cache.js';
+import { KubeApi } from '../kube/kube-api.js';
+import { PodEventRecorder } from '../kube/pod-event-recorder.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { startHttpEndpoint } from '../observability/http-endpoint.js';
 import { DriverMetrics } from '../observability/metrics.js';
@@ -27,6 +30,8 @@ export interface DriverAppOptions {
 
 export interface DriverApp {
   readonly server: CsiServer;
+  /** Kubernetes Events on pods, when `--kube-events` is on (tests wait for its calls). */
+  readonly events: PodEventRecorder | undefined;
   readonly volumes: VolumeManager;
   readonly metrics: DriverMetrics;
   readonly logger: Logger;
@@ -37,7 +42,7 @@ export interface DriverApp {
 }
 
 /** Load only the providers this node is configured for (each one costs start-up time and memory). */
-async function loadProviders(config: DriverConfig): Promise<Provider[]> {
+async function loadProviders(config: DriverConfig, metrics: DriverMetrics): Promise<Provider[]> {
   const providers: Provider[] = [];
   for (const name of config.providers) {
     if (name === 'embedded') {
@@ -71,6 +76,7 @@ async function loadProviders(config: DriverConfig): Promise<Provider[]> {
           },
           sharedLoginMounts: v.sharedLoginMounts,
           staticRefreshIntervalMs: v.refreshIntervalMs,
+          reporter: metrics.backendReporter('vault'),
         }),
       );
     }
@@ -101,7 +107,15 @@ export async function startDriver(config: DriverConfig, options: DriverAppOption
   const selected = options.mounter === undefined ? selectMounter() : { mounter: options.mounter, warning: undefined };
   if (selected.warning !== undefined) logger.warn(selected.warning);
 
-  const registry = new ProviderRegistry(await loadProviders(config));
+  const registry = new ProviderRegistry(await loadProviders(config, metrics));
+  // The Kubernetes API with the driver's own service account. Cheap until used: the client library
+  // loads on the first SecretProviderClass reference or event (docs/secret-provider-class.md).
+  const nowMs = () => (options.clock === undefined ? Date.now() : options.clock.now());
+  const kubeApi = new KubeApi({ kubeconfig: config.kube.kubeconfig, requestTimeoutMs: config.kube.requestTimeoutMs, reporter: metrics.kubeApiReporter() });
+  const classes = new ClassCache({ api: kubeApi, ttlMs: config.kube.classCacheTtlMs, now: nowMs, metrics, logger });
+  const events = config.kube.events
+    ? new PodEventRecorder({ api: kubeApi, component: config.driverName, host: config.nodeId, now: nowMs, logger, metrics })
+    : undefined;
   const volumes = new VolumeManager({
     registry,
     mounter: selected.mounter,
@@ -113,6 +127,8 @@ export async function startDriver(config: DriverConfig, options: DriverAppOption
     metrics,
     maxContentBytes: config.maxVolumeBytes,
     fetchTimeoutMs: config.fetchTimeoutMs,
+    classes,
+    ...(events === undefined ? {} : { events }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.random === undefined ? {} : { random: options.random }),
   });
@@ -148,6 +164,7 @@ export async function startDriver(config: DriverConfig, options: DriverAppOption
 
   return {
     server,
+    events,
     volumes,
     metrics,
     logger,
@@ -156,6 +173,7 @@ export async function startDriver(config: DriverConfig, options: DriverAppOption
     async stop() {
       ready = false;
       await server.stop();
+      await events?.settle();
       await http?.close();
       await registry.close();
       logger.info('credmount driver stopped');

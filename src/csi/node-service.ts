@@ -17,18 +17,34 @@ export interface NodeServiceOptions extends HandlerContext {
 
 const POD_NAMESPACE = 'csi.storage.k8s.io/pod.namespace';
 const POD_NAME = 'csi.storage.k8s.io/pod.name';
+const POD_UID = 'csi.storage.k8s.io/pod.uid';
+const SERVICE_ACCOUNT = 'csi.storage.k8s.io/serviceAccount.name';
+const SECRET_PROVIDER_CLASS = 'secretProviderClass';
 
-function publishFacts(defaultProvider: string, providerNames: readonly string[]) {
+function publishFacts(defaultProvider: string, providerNames: readonly string[], volumes: VolumeManager) {
   return (request: NodePublishVolumeRequestWire): CallFacts => {
     const context = request.volume_context ?? {};
-    const asked = context['provider'] ?? defaultProvider;
+    // A class reference's provider is known once the class was read (for a volume we know).
+    const byClass = Object.prototype.hasOwnProperty.call(context, SECRET_PROVIDER_CLASS);
+    const asked = byClass ? (volumes.describe(request.volume_id)?.provider ?? 'unknown') : (context['provider'] ?? defaultProvider);
     return {
       volumeId: request.volume_id,
-      pod: context[POD_NAMESPACE] === undefined ? undefined : `${context[POD_NAMESPACE]}/${context[POD_NAME] ?? ''}`,
+      // Pod identity on every line about a volume: names and UID only, never a token.
+      namespace: context[POD_NAMESPACE],
+      pod: context[POD_NAME],
+      podUid: context[POD_UID],
+      serviceAccount: context[SERVICE_ACCOUNT],
+      ...(byClass ? { secretProviderClass: context[SECRET_PROVIDER_CLASS] } : {}),
       // Bounded label values: an unknown name would let any pod mint new metric series.
       provider: providerNames.includes(asked) ? asked : 'unknown',
     };
   };
+}
+
+/** What a volume this process knows says about its pod (unpublish and stats carry no pod info). */
+function knownVolumeFacts(volumes: VolumeManager, volumeId: string): CallFacts {
+  const known = volumes.describe(volumeId);
+  return known === undefined ? { volumeId } : { ...known.log, volumeId, provider: known.provider };
 }
 
 /**
@@ -50,17 +66,19 @@ export function nodeService(options: NodeServiceOptions): UntypedServiceImplemen
       response: { node_id: options.nodeId, max_volumes_per_node: '0', accessible_topology: null },
     })),
 
-    NodePublishVolume: unary(options, 'NodePublishVolume', publishFacts(options.defaultProvider, options.providerNames), async (request: NodePublishVolumeRequestWire) => {
+    NodePublishVolume: unary(options, 'NodePublishVolume', publishFacts(options.defaultProvider, options.providerNames, options.volumes), async (request: NodePublishVolumeRequestWire) => {
       const input = checkPublishArguments(request, { requireReadOnly: options.requireReadOnly });
       const parsed = parseKubeletPublish(input, { now: now(), defaultProvider: options.defaultProvider });
       const outcome = await options.volumes.publish(parsed);
-      return { response: {}, result: outcome };
+      // A class's provider is known now (first publish); label the call with it.
+      const provider = parsed.secretProviderClass === undefined ? undefined : options.volumes.describe(parsed.volumeId)?.provider;
+      return { response: {}, result: outcome, ...(provider === undefined ? {} : { facts: { provider } }) };
     }),
 
     NodeUnpublishVolume: unary(
       options,
       'NodeUnpublishVolume',
-      (request: NodeUnpublishVolumeRequestWire) => ({ volumeId: request.volume_id }),
+      (request: NodeUnpublishVolumeRequestWire) => knownVolumeFacts(options.volumes, request.volume_id),
       async (request: NodeUnpublishVolumeRequestWire) => {
         const { volumeId, targetPath } = checkUnpublishArguments(request);
         await options.volumes.unpublish(volumeId, targetPath);
@@ -71,7 +89,7 @@ export function nodeService(options: NodeServiceOptions): UntypedServiceImplemen
     NodeGetVolumeStats: unary(
       options,
       'NodeGetVolumeStats',
-      (request: NodeGetVolumeStatsRequestWire) => ({ volumeId: request.volume_id }),
+      (request: NodeGetVolumeStatsRequestWire) => knownVolumeFacts(options.volumes, request.volume_id),
       async (request: NodeGetVolumeStatsRequestWire) => {
         const { volumeId, volumePath } = checkStatsArguments(request);
         const usage = await options.volumes.stats(volumeId, volumePath);

@@ -7,7 +7,11 @@ import { errorCodeOf, toServiceError } from './status-mapping.js';
 /** Non-secret facts about a call, for its log line and metric labels. */
 export interface CallFacts {
   readonly volumeId?: string;
-  readonly pod?: string;
+  readonly namespace?: string | undefined;
+  readonly pod?: string | undefined;
+  readonly podUid?: string | undefined;
+  readonly serviceAccount?: string | undefined;
+  readonly secretProviderClass?: string | undefined;
   readonly provider?: string;
 }
 
@@ -25,7 +29,7 @@ export function unary<Req, Res>(
   context: HandlerContext,
   operation: string,
   facts: (request: Req) => CallFacts,
-  handler: (request: Req) => Promise<{ response: Res; result?: string }>,
+  handler: (request: Req) => Promise<{ response: Res; result?: string; facts?: CallFacts }>,
 ): UntypedHandleCall {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     const started = process.hrtime.bigint();
@@ -35,15 +39,17 @@ export function unary<Req, Res>(
     } catch {
       // facts are best effort: a malformed request still gets its proper error from the handler.
     }
-    const provider = described.provider ?? '';
     const finish = (result: string, level: 'debug' | 'info' | 'warn', extra: Record<string, unknown>) => {
+      const provider = described.provider ?? '';
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       context.metrics.operations.inc({ operation, provider, result });
-      context.metrics.operationSeconds.observe({ operation, provider }, seconds);
+      context.metrics.operationSeconds.observe({ operation, provider, result }, seconds);
       context.logger[level]({ op: operation, ...described, result, ms: Math.round(seconds * 1e6) / 1e3, ...extra }, operation);
     };
     handler(call.request).then(
-      ({ response, result }) => {
+      ({ response, result, facts: learned }) => {
+        // What the handler learned (a class's provider) replaces the guess made from the request.
+        if (learned !== undefined) described = { ...described, ...learned };
         finish(result ?? 'ok', result === 'fresh' ? 'debug' : 'info', {});
         callback(null, response);
       },

@@ -121,6 +121,49 @@ export const Errors = {
     (field) => field,
   ),
 
+  // --- SecretProviderClass references and the Kubernetes API (kube/) ---
+  classAttributeConflict: define(
+    'CM_CLASS_ATTRIBUTE_CONFLICT',
+    'INVALID_ARGUMENT',
+    (attribute: string, name: string) =>
+      `volume_context.${attribute}: cannot be combined with secretProviderClass ${JSON.stringify(name)}: put it in the SecretProviderClass's spec.parameters (or spec.provider), or drop secretProviderClass`,
+    (attribute) => `volume_context.${attribute}`,
+  ),
+  classNotFound: define(
+    'CM_CLASS_NOT_FOUND',
+    'FAILED_PRECONDITION',
+    (namespace: string, name: string) =>
+      `volume_context.secretProviderClass: SecretProviderClass ${namespace}/${name} does not exist: create it in the pod's namespace (kubelet retries the mount)`,
+    () => 'volume_context.secretProviderClass',
+  ),
+  classForbidden: define(
+    'CM_CLASS_FORBIDDEN',
+    'PERMISSION_DENIED',
+    (namespace: string, name: string, apiMessage: string) =>
+      `reading SecretProviderClass ${namespace}/${name} is forbidden: the driver's service account needs RBAC "get" on "secretproviderclasses" in API group "secrets-store.csi.x-k8s.io" (a ClusterRole bound to it); the API server said: ${apiMessage}`,
+    () => 'volume_context.secretProviderClass',
+  ),
+  classInvalid: define(
+    'CM_CLASS_INVALID',
+    'INVALID_ARGUMENT',
+    (namespace: string, name: string, field: string, reason: string) => `SecretProviderClass ${namespace}/${name}: ${field}: ${reason}`,
+    (_namespace, _name, field) => `SecretProviderClass.${field}`,
+  ),
+  classUnknownProvider: define(
+    'CM_CLASS_UNKNOWN_PROVIDER',
+    'INVALID_ARGUMENT',
+    (namespace: string, name: string, provider: string, known: readonly string[]) =>
+      `SecretProviderClass ${namespace}/${name}: spec.provider: unknown provider ${JSON.stringify(provider)} (this driver has: ${known.join(', ')})`,
+    () => 'SecretProviderClass.spec.provider',
+  ),
+  kubeApiUnavailable: define('CM_KUBE_API_UNAVAILABLE', 'UNAVAILABLE', (what: string, reason: string) => `the Kubernetes API is unavailable (${what}): ${reason}`),
+  kubeApiUnauthenticated: define(
+    'CM_KUBE_API_UNAUTHENTICATED',
+    'FAILED_PRECONDITION',
+    (what: string) => `the Kubernetes API refused the driver's credentials (${what}): check the driver's service-account token, or --kubeconfig`,
+  ),
+  kubeConfigInvalid: define('CM_KUBE_CONFIG_INVALID', 'FAILED_PRECONDITION', (reason: string) => `Kubernetes API client configuration: ${reason}`),
+
   // --- node (storage/) ---
   mountFailed: define('CM_MOUNT_FAILED', 'INTERNAL', (target: string, reason: string) => `mounting a tmpfs at ${target} failed: ${reason}`, () => 'target_path'),
   internal: define('CM_INTERNAL', 'INTERNAL', (reason: string) => `internal error: ${reason}`),

@@ -12,4 +12,5 @@ export { extractParameters, parseProviderName } from './volume-attributes.js';
 export { parseVolumeMountGroup } from './mount-group.js';
 export { formatRfc3339, parseRfc3339 } from './rfc3339.js';
 export { isDns1123Label, isDns1123Subdomain, isPodUid } from './kubernetes-names.js';
-export { KUBELET_KEY_PREFIX, PodInfoKeys, PROVIDER_ATTRIBUTE, SERVICE_ACCOUNT_TOKENS_KEY } from './volume-context-keys.js';
+export { KUBELET_KEY_PREFIX, PodInfoKeys, PROVIDER_ATTRIBUTE, SECRET_PROVIDER_CLASS_ATTRIBUTE, SERVICE_ACCOUNT_TOKENS_KEY } from './volume-context-keys.js';
+export { parseClassReference } from './class-reference.js';

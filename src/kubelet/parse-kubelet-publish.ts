@@ -1,5 +1,6 @@
 import type { ServiceAccountToken, TokenSet } from '../providers/provider.js';
 import type { PublishRequest } from '../volumes/publish-request.js';
+import { parseClassReference } from './class-reference.js';
 import type { KubeletParseOptions, KubeletPublishInput } from './kubelet-publish-input.js';
 import { parseVolumeMountGroup } from './mount-group.js';
 import { assertEphemeral, parsePodInfo } from './pod-info.js';
@@ -23,9 +24,11 @@ export function parseKubeletPublish(input: KubeletPublishInput, options: Kubelet
   assertEphemeral(input.volumeContext);
   const identity = parsePodInfo(input.volumeContext);
 
-  // 2. What the pod asks for.
-  const providerName = parseProviderName(input.volumeContext, options.defaultProvider);
-  const parameters = extractParameters(input.volumeContext);
+  // 2. What the pod asks for: a SecretProviderClass by name (resolved later, by volumes/, only when
+  //    the content is due), or a provider and its parameters inline.
+  const secretProviderClass = parseClassReference(input.volumeContext);
+  const providerName = secretProviderClass === undefined ? parseProviderName(input.volumeContext, options.defaultProvider) : '';
+  const parameters = secretProviderClass === undefined ? extractParameters(input.volumeContext) : Object.freeze({});
   const mountGroup = parseVolumeMountGroup(input.volumeMountGroup);
 
   // 3. The pod's tokens (secrets first, then volume_context), each cross-checked against the pod.
@@ -40,6 +43,7 @@ export function parseKubeletPublish(input: KubeletPublishInput, options: Kubelet
     tokens,
     providerName,
     parameters,
+    ...(secretProviderClass === undefined ? {} : { secretProviderClass }),
   });
 }
 

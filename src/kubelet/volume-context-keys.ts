@@ -28,3 +28,9 @@ export function volumeContextField(key: string): string {
 export function own(record: Readonly<Record<string, string>>, key: string): string | undefined {
   return Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined;
 }
+
+/**
+ * The pod attribute that names a SecretProviderClass in the pod's namespace, as with the Secrets
+ * Store CSI driver: the class's `spec.provider` and `spec.parameters` replace inline attributes.
+ */
+export const SECRET_PROVIDER_CLASS_ATTRIBUTE = 'secretProviderClass';

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BackendRequestReporter } from './backend-requests.js';
 
 export interface VolumeSnapshot {
   readonly volumes: number;
@@ -23,8 +24,8 @@ export class DriverMetrics {
 
   readonly operationSeconds = new Histogram({
     name: 'credmount_operation_duration_seconds',
-    help: 'Latency of CSI node operations.',
-    labelNames: ['operation', 'provider'] as const,
+    help: 'Latency of CSI node operations, by operation, provider and result (as in credmount_operations_total).',
+    labelNames: ['operation', 'provider', 'result'] as const,
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
@@ -57,6 +58,80 @@ export class DriverMetrics {
     labelNames: ['provider'] as const,
     registers: [this.registry],
   });
+
+  readonly refreshes = new Counter({
+    name: 'credmount_refreshes_total',
+    help: 'Refreshes (republishes whose content was due), by provider and result: refreshed, unchanged or the error code of a failed refresh.',
+    labelNames: ['provider', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly refreshSeconds = new Histogram({
+    name: 'credmount_refresh_duration_seconds',
+    help: 'Latency of refreshes (fetch, compare, write), by provider and result.',
+    labelNames: ['provider', 'result'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 90],
+    registers: [this.registry],
+  });
+
+  readonly backendRequests = new Counter({
+    name: 'credmount_backend_requests_total',
+    help: 'Requests a provider made to its backend, by provider, operation (login, read, renew...) and result (ok, HTTP status, network, timeout).',
+    labelNames: ['provider', 'operation', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly backendRequestErrors = new Counter({
+    name: 'credmount_backend_request_errors_total',
+    help: 'Backend requests that failed, by provider, operation and result (HTTP status, network, timeout).',
+    labelNames: ['provider', 'operation', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly backendRequestSeconds = new Histogram({
+    name: 'credmount_backend_request_duration_seconds',
+    help: 'Latency of backend requests, by provider and operation.',
+    labelNames: ['provider', 'operation'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly kubeApiRequests = new Counter({
+    name: 'credmount_kube_api_requests_total',
+    help: "Requests the driver made to the Kubernetes API with its own service account, by operation and result (ok, HTTP status, network, timeout).",
+    labelNames: ['operation', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly secretProviderClassLookups = new Counter({
+    name: 'credmount_secret_provider_class_lookups_total',
+    help: 'SecretProviderClass lookups by result: cached (answered from the TTL cache), fetched (read from the API), or the error code.',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly podEvents = new Counter({
+    name: 'credmount_pod_events_total',
+    help: 'Kubernetes Events about pods, by reason and result: created, updated (an aggregated repeat), suppressed (rate limit), denied (RBAC), failed.',
+    labelNames: ['reason', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  /** A reporter bound to one provider's name, handed to the provider at construction. */
+  backendReporter(provider: string): BackendRequestReporter {
+    return {
+      report: ({ operation, result, seconds }) => {
+        this.backendRequests.inc({ provider, operation, result });
+        if (result !== 'ok') this.backendRequestErrors.inc({ provider, operation, result });
+        this.backendRequestSeconds.observe({ provider, operation }, seconds);
+      },
+    };
+  }
+
+  /** The Kubernetes API client's reporter (kube/), into credmount_kube_api_requests_total. */
+  kubeApiReporter(): BackendRequestReporter {
+    return { report: ({ operation, result }) => this.kubeApiRequests.inc({ operation, result }) };
+  }
 
   /** Where the volume gauges read from when scraped; set by the volume manager. */
   private volumeSource: (() => VolumeSnapshot) | undefined;

@@ -9,8 +9,14 @@ export interface PublishRequest {
   readonly mountGroup: number | undefined;
   readonly identity: PodIdentity;
   readonly tokens: TokenSet;
-  /** The `provider` attribute (or the driver's default). */
+  /** The `provider` attribute (or the driver's default); `""` with `secretProviderClass`, whose class names it. */
   readonly providerName: string;
   /** Volume attributes that are the provider's parameters: everything but kubelet's keys and `provider`. */
   readonly parameters: Readonly<Record<string, string>>;
+  /**
+   * The `secretProviderClass` attribute: the provider and parameters come from that
+   * SecretProviderClass in the pod's namespace, read when the content is due (never on the fresh
+   * path). `parameters` is then empty.
+   */
+  readonly secretProviderClass?: string;
 }

@@ -1,7 +1,10 @@
 import { Errors } from '../errors/catalogue.js';
 import { CredmountError, describeError, isCredmountError } from '../errors/credmount-error.js';
+import type { SecretProviderClassSource } from '../kube/secret-provider-class.js';
 import type { Logger } from '../observability/logger.js';
 import type { DriverMetrics } from '../observability/metrics.js';
+import { EventReasons, type PodEventSink } from '../observability/pod-events.js';
+import { podLogFields, type PodLogFields } from '../observability/pod-log-fields.js';
 import type { FetchResult, ParsedParameters, Provider } from '../providers/provider.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { validateVolumeFiles } from '../storage/file-path.js';
@@ -39,6 +42,18 @@ export interface VolumeManagerOptions {
   readonly clock?: Clock;
   readonly backoff?: BackoffPolicy;
   readonly random?: () => number;
+  /** Where `secretProviderClass` references are read (kube/class-cache.ts); without it they are refused. */
+  readonly classes?: SecretProviderClassSource;
+  /** Kubernetes Events on the pod for failed refreshes (kube/pod-event-recorder.ts when enabled). */
+  readonly events?: PodEventSink;
+}
+
+/** What a fetch needs from the pod's request: the provider, its view of the parameters, and their digest. */
+interface Prepared {
+  readonly provider: Provider;
+  readonly parsed: ParsedParameters<unknown>;
+  /** Digest of the provider and the parameters it was given (for a class: the class's, as read now). */
+  readonly fetchDigest: string;
 }
 
 /** What the manager keeps in memory per volume; `metadata` is its persisted part. */
@@ -94,8 +109,11 @@ export class VolumeManager {
    * republish of fresh content does no parsing and no I/O beyond the in-memory lookup.
    */
   async publish(request: PublishRequest): Promise<PublishOutcome> {
-    const provider = this.options.registry.get(request.providerName);
-    const digest = parametersDigest(provider.name, request.parameters);
+    const reference = request.secretProviderClass;
+    // An inline volume names its provider: an unknown one is refused before anything else. A
+    // class reference is compared by its name: the class's content is read only when due.
+    const inlineProvider = reference === undefined ? this.options.registry.get(request.providerName) : undefined;
+    const digest = inlineProvider === undefined ? classReferenceDigest(reference as string) : parametersDigest(inlineProvider.name, request.parameters);
 
     // One call per volume at a time; different volumes proceed concurrently.
     return this.locks.run(request.volumeId, async () => {
@@ -103,18 +121,28 @@ export class VolumeManager {
       if (state !== undefined) {
         this.checkCompatible(state.metadata, request, digest);
         // 1. The common case: a volume this process has seen mounted, content not yet due.
+        //    No provider parsing and no Kubernetes API call (an edited class waits for the refresh).
         if (state.mountVerified && this.clock.now() < state.refreshAtMs) return 'fresh';
       }
-      // 2. Everything else needs the provider's view of the parameters and the pod's tokens.
-      const parsed = parseFor(provider, request);
-      if (state === undefined) return this.firstPublish(request, provider, parsed, digest);
+      // 2. Everything else needs the provider's view of the parameters and the pod's tokens. An
+      //    inline volume's are checked now (bad input fails every call); a class is read from the
+      //    Kubernetes API, where a failure on a republish is a failed refresh like a backend's.
+      const inline = inlineProvider === undefined ? undefined : this.prepareInline(inlineProvider, request);
+      const prepare = inline === undefined ? () => this.prepareClass(request, reference as string) : () => Promise.resolve(inline);
+      if (state === undefined) return this.firstPublish(request, await prepare(), digest);
       // 3. A volume we know of whose mount is gone (node reboot emptied the tmpfs, someone
       //    unmounted it): build it again rather than report success over nothing. Checked for
       //    volumes recovered from disk and when a refresh is due, never on the fresh path.
-      if (!(await this.options.mounter.isMounted(request.targetPath))) return this.rebuild(state, request, provider, parsed, digest);
+      if (!(await this.options.mounter.isMounted(request.targetPath))) return this.rebuild(state, request, prepare, digest);
       state.mountVerified = true;
-      return this.republish(state, request, provider, parsed, digest);
+      return this.republish(state, request, prepare, digest);
     });
+  }
+
+  /** The provider and pod identity of a volume this process knows (log and metric labels; no I/O). */
+  describe(volumeId: string): { readonly provider: string; readonly log: PodLogFields } | undefined {
+    const metadata = this.volumes.get(volumeId)?.metadata;
+    return metadata === undefined ? undefined : { provider: metadata.provider, log: metadataLogFields(metadata) };
   }
 
   /**
@@ -126,7 +154,7 @@ export class VolumeManager {
       const state = await this.find(volumeId);
       if (state !== undefined && state.metadata.targetPath !== targetPath) {
         // Idempotent and harmless: this volume does not live there, so there is nothing of ours to remove.
-        this.log.warn({ volumeId }, 'unpublish names a target this volume is not published at: nothing done');
+        this.log.warn(metadataLogFields(state.metadata), 'unpublish names a target this volume is not published at: nothing done');
         return;
       }
       // Content is removed recursively only for a volume we know (and so wrote ourselves).
@@ -134,7 +162,7 @@ export class VolumeManager {
       if (state !== undefined) {
         await this.options.metadata.remove(volumeId);
         this.volumes.delete(volumeId);
-        this.releaseFromProvider(state.metadata.provider, volumeId);
+        this.releaseFromProvider(state.metadata.provider, state.metadata);
       }
     });
   }
@@ -156,11 +184,12 @@ export class VolumeManager {
 
   // --- first publish -------------------------------------------------------------------------
 
-  private async firstPublish(request: PublishRequest, provider: Provider, parsed: ParsedParameters<unknown>, digest: string): Promise<PublishOutcome> {
+  private async firstPublish(request: PublishRequest, prepared: Prepared, digest: string): Promise<PublishOutcome> {
     const now = this.clock.now();
+    const { provider } = prepared;
     const stage = this.stageTimer(provider.name);
     // 1. Fetch before mounting: a refused or failing fetch leaves nothing behind.
-    const result = await stage('fetch', () => this.fetch(request, provider, parsed, digest, undefined));
+    const result = await stage('fetch', () => this.fetch(request, prepared, undefined));
     // 2. Validate names and size before the mount, for the same reason.
     const files = this.toVolumeFiles(result);
     // 3. Mount, fill, and only then record the volume; undo the mount if filling fails.
@@ -172,7 +201,7 @@ export class VolumeManager {
       this.volumes.set(request.volumeId, state);
     } catch (error) {
       await this.options.mounter.unmount(request.targetPath).catch((cleanupError: unknown) => {
-        this.log.error({ volumeId: request.volumeId, err: describeError(cleanupError) }, 'could not undo a failed publish');
+        this.log.error({ ...podLogFields(request.identity, request.volumeId), err: describeError(cleanupError) }, 'could not undo a failed publish');
       });
       throw error;
     }
@@ -180,46 +209,95 @@ export class VolumeManager {
   }
 
   /** The mount vanished: refetch and mount again, unless the backend is being backed off. */
-  private async rebuild(state: VolumeState, request: PublishRequest, provider: Provider, parsed: ParsedParameters<unknown>, digest: string): Promise<PublishOutcome> {
+  private async rebuild(state: VolumeState, request: PublishRequest, prepare: () => Promise<Prepared>, digest: string): Promise<PublishOutcome> {
     const now = this.clock.now();
-    this.log.warn({ volumeId: request.volumeId }, 'volume known but not mounted: publishing it again');
+    this.log.warn(podLogFields(request.identity, request.volumeId), 'volume known but not mounted: publishing it again');
     if (now < state.retryAtMs) throw Errors.contentExpired(request.volumeId, `its content was lost and refreshing is backing off: ${state.lastError?.message ?? ''}`);
     try {
-      return await this.firstPublish(request, provider, parsed, digest);
+      const prepared = await prepare();
+      const outcome = await this.firstPublish(request, prepared, digest);
+      if (prepared.provider.name !== state.metadata.provider) this.releaseFromProvider(state.metadata.provider, state.metadata);
+      return outcome;
     } catch (error) {
-      this.recordFailure(state, provider.name, error, now);
+      this.recordFailure(state, state.metadata.provider, error, now);
       throw error;
     }
   }
 
   // --- republish -----------------------------------------------------------------------------
 
-  private async republish(state: VolumeState, request: PublishRequest, provider: Provider, parsed: ParsedParameters<unknown>, digest: string): Promise<PublishOutcome> {
+  private async republish(state: VolumeState, request: PublishRequest, prepare: () => Promise<Prepared>, digest: string): Promise<PublishOutcome> {
     const now = this.clock.now();
     // Idempotent early return: content is fresh (a volume recovered from disk lands here once).
     if (now < state.refreshAtMs) return 'fresh';
     // Backing off after a failure: do not call the backend again before the retry time.
     if (now < state.retryAtMs) return this.keptOrExpired(state, now);
 
-    // Fetch, check and write as one step: whatever fails, the old content stays and we back off.
+    // Read the class (if any), fetch, check and write as one step: whatever fails, the old
+    // content stays and we back off.
+    const started = process.hrtime.bigint();
+    const previousProvider = state.metadata.provider;
+    let providerName = previousProvider;
     let next: VolumeState;
     let unchanged: boolean;
-    const stage = this.stageTimer(provider.name);
+    let stage: ReturnType<VolumeManager['stageTimer']> | undefined;
     try {
-      const result = await stage('fetch', () => this.fetch(request, provider, parsed, digest, state.metadata.versions));
-      unchanged = sameVersions(state.metadata.versions, result.versions);
+      const prepared = await prepare();
+      providerName = prepared.provider.name;
+      stage = this.stageTimer(providerName);
+      const result = await stage('fetch', () => this.fetch(request, prepared, providerName === previousProvider ? state.metadata.versions : undefined));
+      unchanged = providerName === previousProvider && sameVersions(state.metadata.versions, result.versions);
       if (!unchanged) {
         const files = this.toVolumeFiles(result);
         await stage('write', () => this.options.writer.write(request.targetPath, files, { gid: request.mountGroup, maxBytes: this.options.maxContentBytes }));
       }
-      next = this.newState(request, provider.name, digest, result, now, state.metadata.publishedAt);
+      next = this.newState(request, providerName, digest, result, now, state.metadata.publishedAt);
     } catch (error) {
-      this.recordFailure(state, provider.name, error, now);
+      const code = this.recordFailure(state, providerName, error, now);
+      this.countRefresh(providerName, code, started);
       return this.keptOrExpired(state, now);
     }
     this.volumes.set(request.volumeId, next);
-    await stage('metadata', () => this.saveMetadata(next.metadata));
-    return unchanged ? 'unchanged' : 'refreshed';
+    // A class whose provider changed: the old provider holds nothing for this volume any more.
+    if (providerName !== previousProvider) this.releaseFromProvider(previousProvider, state.metadata);
+    await (stage ?? this.stageTimer(providerName))('metadata', () => this.saveMetadata(next.metadata));
+    const outcome = unchanged ? 'unchanged' : 'refreshed';
+    this.countRefresh(providerName, outcome, started);
+    return outcome;
+  }
+
+  /** credmount_refreshes_total and credmount_refresh_duration_seconds (docs/metrics.md). */
+  private countRefresh(providerName: string, result: string, started: bigint): void {
+    this.options.metrics.refreshes.inc({ provider: providerName, result });
+    this.options.metrics.refreshSeconds.observe({ provider: providerName, result }, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  // --- what the pod asks for -----------------------------------------------------------------
+
+  /** Inline attributes: the provider's parse, then the tokens its parameters need. */
+  private prepareInline(provider: Provider, request: PublishRequest): Prepared {
+    return { provider, parsed: parseFor(provider, request, request.parameters), fetchDigest: parametersDigest(provider.name, request.parameters) };
+  }
+
+  /**
+   * A `secretProviderClass` reference: read the class in the pod's namespace (cached briefly,
+   * kube/class-cache.ts), then use its provider and parameters exactly as inline attributes.
+   */
+  private async prepareClass(request: PublishRequest, name: string): Promise<Prepared> {
+    const namespace = request.identity.namespace;
+    if (this.options.classes === undefined) throw Errors.kubeConfigInvalid('this driver has no Kubernetes API access configured, so volume_context.secretProviderClass cannot be used');
+    const resolved = await this.options.classes.get(namespace, name);
+    let provider: Provider;
+    try {
+      provider = this.options.registry.get(resolved.provider);
+    } catch {
+      throw Errors.classUnknownProvider(namespace, name, resolved.provider, this.options.registry.names());
+    }
+    try {
+      return { provider, parsed: parseFor(provider, request, resolved.parameters), fetchDigest: parametersDigest(provider.name, resolved.parameters) };
+    } catch (error) {
+      throw inClass(error, namespace, name);
+    }
   }
 
   /** Times a stage of a publish into `credmount_publish_stage_seconds` (also when it throws). */
@@ -235,12 +313,15 @@ export class VolumeManager {
     };
   }
 
-  private releaseFromProvider(providerName: string, volumeId: string): void {
+  private releaseFromProvider(providerName: string, metadata: VolumeMetadata): void {
+    const volumeId = metadata.volumeId;
+    // A provider not (or no longer) loaded holds nothing.
+    if (!this.options.registry.names().includes(providerName)) return;
     try {
       this.options.registry.get(providerName).release?.(volumeId);
     } catch (error) {
       // A provider no longer loaded holds nothing; a failing release must not fail the unpublish.
-      this.log.debug({ volumeId, err: describeError(error) }, 'provider release skipped');
+      this.log.debug({ ...metadataLogFields(metadata), err: describeError(error) }, 'provider release skipped');
     }
   }
 
@@ -252,7 +333,7 @@ export class VolumeManager {
     try {
       await this.options.metadata.save(metadata);
     } catch (error) {
-      this.log.error({ volumeId: metadata.volumeId, err: describeError(error) }, 'could not save volume metadata');
+      this.log.error({ ...metadataLogFields(metadata), err: describeError(error) }, 'could not save volume metadata');
     }
   }
 
@@ -263,7 +344,8 @@ export class VolumeManager {
     return 'kept';
   }
 
-  private recordFailure(state: VolumeState, providerName: string, error: unknown, now: number): void {
+  /** Count, back off, log and tell the pod (an Event, when enabled); returns the error's code. */
+  private recordFailure(state: VolumeState, providerName: string, error: unknown, now: number): string {
     const failure = asCredmountError(error, providerName);
     state.failures += 1;
     state.lastError = failure;
@@ -273,8 +355,7 @@ export class VolumeManager {
     this.options.metrics.backoffs.inc({ provider: providerName });
     this.log.warn(
       {
-        volumeId: state.metadata.volumeId,
-        pod: `${state.metadata.podNamespace}/${state.metadata.podName}`,
+        ...metadataLogFields(state.metadata),
         provider: providerName,
         code: failure.code,
         failures: state.failures,
@@ -283,18 +364,21 @@ export class VolumeManager {
       },
       'refresh failed: keeping the last good content',
     );
+    // kubelet sees OK while the content is valid, so nothing else would tell the pod's owner.
+    this.options.events?.warn({
+      pod: { namespace: state.metadata.podNamespace, name: state.metadata.podName, uid: state.metadata.podUid },
+      reason: EventReasons.refreshFailed,
+      code: failure.code,
+      message: `refreshing volume ${state.metadata.volumeId} failed; the last good content stays mounted: ${failure.message}`,
+    });
+    return failure.code;
   }
 
   // --- shared steps --------------------------------------------------------------------------
 
-  private async fetch(
-    request: PublishRequest,
-    provider: Provider,
-    parsed: ParsedParameters<unknown>,
-    digest: string,
-    previousVersions: Readonly<Record<string, string>> | undefined,
-  ): Promise<FetchResult> {
+  private async fetch(request: PublishRequest, prepared: Prepared, previousVersions: Readonly<Record<string, string>> | undefined): Promise<FetchResult> {
     const { identity } = request;
+    const { provider, parsed, fetchDigest: digest } = prepared;
     // Callers share a fetch only when everything the backend sees is the same — including the
     // tokens themselves, so every pod's own token is presented to (and verified by) the backend.
     const key = fetchKey([
@@ -405,13 +489,33 @@ export class VolumeManager {
 }
 
 /** The provider's parse, then the tokens its parameters need. Pure: nothing has changed yet. */
-function parseFor(provider: Provider, request: PublishRequest): ParsedParameters<unknown> {
-  const parsed = provider.parse(request.parameters, request.identity);
+function parseFor(provider: Provider, request: PublishRequest, parameters: Readonly<Record<string, string>>): ParsedParameters<unknown> {
+  const parsed = provider.parse(parameters, request.identity);
   if (parsed.audiences.length > 0 && request.tokens.size === 0) throw Errors.tokensMissing();
   for (const audience of parsed.audiences) {
     if (!request.tokens.has(audience)) throw Errors.tokenAudienceMissing(audience, [...request.tokens.keys()]);
   }
   return parsed;
+}
+
+/** A class reference is compared by the class's name (its content may change between refreshes). */
+function classReferenceDigest(name: string): string {
+  return parametersDigest('secretProviderClass', { secretProviderClass: name });
+}
+
+/**
+ * A provider's complaint about a class's parameters names the class and `spec.parameters.<name>`,
+ * not `volume_context.<name>`, which the pod does not have.
+ */
+function inClass(error: unknown, namespace: string, name: string): unknown {
+  if (!isCredmountError(error) || !error.message.startsWith('volume_context.')) return error;
+  const rest = error.message.slice('volume_context.'.length);
+  const field = error.field?.startsWith('volume_context.') === true ? `SecretProviderClass.spec.parameters.${error.field.slice('volume_context.'.length)}` : error.field;
+  return new CredmountError(error.code, error.status, `SecretProviderClass ${namespace}/${name}: spec.parameters.${rest}`, { field, retryAfterMs: error.retryAfterMs });
+}
+
+function metadataLogFields(metadata: VolumeMetadata): PodLogFields {
+  return podLogFields({ namespace: metadata.podNamespace, podName: metadata.podName, podUid: metadata.podUid, serviceAccountName: metadata.serviceAccountName }, metadata.volumeId);
 }
 
 function stateFromMetadata(metadata: VolumeMetadata): VolumeState {

@@ -1,6 +1,7 @@
 import { fetch, type Agent } from 'undici';
 import { Errors, withRetryAfter } from '../../errors/catalogue.js';
 import type { CredmountError } from '../../errors/credmount-error.js';
+import { httpResult, reportRequest, type BackendRequestReporter } from '../../observability/backend-requests.js';
 
 /** One call to Vault's HTTP API. */
 export interface VaultRequest {
@@ -21,6 +22,8 @@ export interface VaultRequest {
   readonly loginRefusalIsDenial?: boolean;
   /** Whether a redirect target may receive the token (a standby pointing at the active node). */
   readonly mayFollow?: (origin: string) => boolean;
+  /** Counts the request in the driver's metrics (one report per call, after its retries). */
+  readonly reporter?: BackendRequestReporter | undefined;
 }
 
 /** The parts of a Vault response body credmount reads (the shape every endpoint shares). */
@@ -63,6 +66,22 @@ const MAX_MESSAGE = 300;
  * The token travels only in the `X-Vault-Token` header and is never part of a message.
  */
 export async function vaultRequest(request: VaultRequest): Promise<VaultResponse> {
+  return reportRequest(request.reporter, operationOf(request), () => sendVaultRequest(request), (error) => {
+    if (request.signal.aborted) return 'timeout';
+    return error instanceof VaultHttpError ? httpResult(error.status) : 'network';
+  });
+}
+
+/** The metric label for a request: a fixed word, never the path (paths are the pod's). */
+function operationOf(request: VaultRequest): string {
+  if (request.path.endsWith('/login')) return 'login';
+  if (request.path === 'auth/token/lookup-self') return 'lookup';
+  if (request.path === 'auth/token/renew-self') return 'renew-token';
+  if (request.path === 'sys/leases/renew') return 'renew';
+  return request.method === 'GET' || request.method === 'LIST' ? 'read' : 'write';
+}
+
+async function sendVaultRequest(request: VaultRequest): Promise<VaultResponse> {
   let url = apiUrl(request.address, request.path, request.query);
   const headers: Record<string, string> = { accept: 'application/json', 'x-vault-request': 'true' };
   if (request.token !== undefined) headers['x-vault-token'] = request.token;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import type { Agent } from 'undici';
 import { Errors } from '../../errors/catalogue.js';
+import type { BackendRequestReporter } from '../../observability/backend-requests.js';
 import type { PodIdentity, ServiceAccountToken } from '../provider.js';
 import { vaultRequest, VaultHttpError } from './vault-http.js';
 
@@ -15,6 +16,8 @@ export interface LoginTarget {
   /** Identifies the TLS settings (a login over other TLS options is another login). */
   readonly tlsKey: string;
   readonly agent: Agent;
+  /** Counts each request to Vault in the driver's metrics (docs/metrics.md). */
+  readonly reporter?: BackendRequestReporter;
 }
 
 /** A Vault token as one fetch uses it. */
@@ -82,7 +85,7 @@ export class VaultLogins {
   /** Whether Vault still accepts this token (`lookup-self`): tells a policy 403 from a dead token. */
   async isAlive(target: LoginTarget, session: VaultSession, signal: AbortSignal): Promise<boolean> {
     try {
-      await vaultRequest({ address: target.address, method: 'GET', path: 'auth/token/lookup-self', token: session.token, agent: target.agent, signal, what: 'Vault token lookup', ...ns(target) });
+      await vaultRequest({ address: target.address, method: 'GET', path: 'auth/token/lookup-self', token: session.token, agent: target.agent, reporter: target.reporter, signal, what: 'Vault token lookup', ...ns(target) });
       return true;
     } catch (error) {
       if (error instanceof VaultHttpError && (error.status === 403 || error.status === 401)) return false;
@@ -105,7 +108,7 @@ export class VaultLogins {
           path: 'auth/token/renew-self',
           token: cached.token,
           body: { increment: `${cached.ttlSeconds}s` },
-          agent: target.agent,
+          agent: target.agent, reporter: target.reporter,
           signal,
           what: 'Vault token renewal',
           ...ns(target),
@@ -134,7 +137,7 @@ export class VaultLogins {
       method: 'POST',
       path: `auth/${target.mountPath}/login`,
       body: { role: target.role, jwt: jwt.token },
-      agent: target.agent,
+      agent: target.agent, reporter: target.reporter,
       signal,
       what,
       loginRefusalIsDenial: true,

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import type { Agent } from 'undici';
 import { Errors } from '../../errors/catalogue.js';
+import type { BackendRequestReporter } from '../../observability/backend-requests.js';
 import { describeError, isCredmountError } from '../../errors/credmount-error.js';
 import type { FetchRequest, FetchResult, ParsedParameters, PodIdentity, ProvidedFile, Provider, ServiceAccountToken } from '../provider.js';
 import { LeaseBook, type HeldLease } from './lease-book.js';
@@ -21,6 +22,8 @@ export interface VaultProviderOptions {
   readonly staticRefreshIntervalMs: number;
   /** A pinned KV version (`?version=N`) never changes; it is re-read this rarely. */
   readonly pinnedRefreshIntervalMs?: number;
+  /** Reports every request to Vault (login, read, write, renew, lookup) to the driver's metrics. */
+  readonly reporter?: BackendRequestReporter;
 }
 
 /** Refresh dynamic content at this share of its lease (Vault Agent renews at about 2/3 too). */
@@ -95,6 +98,7 @@ export class VaultProvider implements Provider<VaultParameters> {
       audience: params.audience,
       tlsKey: JSON.stringify(params.tls),
       agent,
+      ...(this.options.reporter === undefined ? {} : { reporter: this.options.reporter }),
     };
     const session = await this.logins.session(target, request.identity, jwt, nowMs, request.signal).catch((error: unknown) => {
       throw unwrap(error);
@@ -165,6 +169,7 @@ export class VaultProvider implements Provider<VaultParameters> {
         token,
         body: object.secretArgs,
         agent: context.target.agent,
+          reporter: context.target.reporter,
         signal: context.signal,
         what,
         ...(context.params.namespace === undefined ? {} : { namespace: context.params.namespace }),
@@ -206,6 +211,7 @@ export class VaultProvider implements Provider<VaultParameters> {
           token,
           body: { lease_id: held.leaseId, increment: held.durationSeconds },
           agent: context.target.agent,
+          reporter: context.target.reporter,
           signal: context.signal,
           what: 'lease renewal',
           ...(context.params.namespace === undefined ? {} : { namespace: context.params.namespace }),

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
  * ARCHITECTURE.md §3: rooms depend only on rooms below them. This walks the TypeScript sources
  * (not the build) and checks every relative import against that order.
  */
-const ROOMS = ['cli', 'csi', 'kubelet', 'volumes', 'storage', 'providers', 'observability', 'errors'];
+const ROOMS = ['cli', 'csi', 'kubelet', 'volumes', 'storage', 'providers', 'kube', 'observability', 'errors'];
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const srcRoot = join(repoRoot, 'src');
 

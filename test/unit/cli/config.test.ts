@@ -28,6 +28,7 @@ describe('parseDriverConfig defaults', () => {
         gcp: { ...config.gcp },
         vault: { ...config.vault, allowedAddresses: [...config.vault.allowedAddresses], tlsDirectories: [...config.vault.tlsDirectories], sharedLoginMounts: [...config.vault.sharedLoginMounts] },
         providers: [...config.providers],
+        kube: { ...config.kube },
       },
       {
         endpoint: process.env['CSI_ENDPOINT'] ?? 'unix:///csi/csi.sock',
@@ -79,6 +80,7 @@ describe('parseDriverConfig defaults', () => {
           kubernetesTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
           kubernetesCaFile: '',
         },
+        kube: { kubeconfig: '', requestTimeoutMs: 10_000, classCacheTtlMs: 10_000, events: false },
       },
     );
     assert.equal(DRIVER_NAME, 'csi.credmount.dev');
@@ -236,7 +238,7 @@ describe('driverUsage', () => {
 
   test('lists every flag with its help and default', () => {
     const flags = Object.entries(DRIVER_FLAGS);
-    assert.equal(flags.length, 43);
+    assert.equal(flags.length, 47);
     for (const [name, flag] of flags) {
       const line = usage.split('\n').find((l) => l.trimStart().startsWith(`--${name} `));
       assert.ok(line !== undefined, `--${name} is listed`);

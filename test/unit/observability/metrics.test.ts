@@ -32,12 +32,20 @@ describe('DriverMetrics registries', () => {
     const names = (await new DriverMetrics().registry.getMetricsAsJSON()).map((m) => m.name).sort();
     assert.deepEqual(names, [
       'credmount_backend_fetches_total',
+      'credmount_backend_request_duration_seconds',
+      'credmount_backend_request_errors_total',
+      'credmount_backend_requests_total',
       'credmount_backoffs_total',
       'credmount_earliest_expiry_seconds',
+      'credmount_kube_api_requests_total',
       'credmount_operation_duration_seconds',
       'credmount_operations_total',
+      'credmount_pod_events_total',
       'credmount_publish_stage_seconds',
+      'credmount_refresh_duration_seconds',
       'credmount_refresh_failures_total',
+      'credmount_refreshes_total',
+      'credmount_secret_provider_class_lookups_total',
       'credmount_volumes',
       'credmount_volumes_expired',
     ]);
