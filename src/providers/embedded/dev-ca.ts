@@ -22,6 +22,12 @@ export interface SignRequest extends CertificateNames {
   readonly csr: x509.Pkcs10CertificateRequest;
   readonly ttlMs: number;
   readonly now: Date;
+  /** A full subject instead of `CN=<commonName>` (the certificates provider's subject fields). */
+  readonly subject?: x509.Name;
+  /** Key usage flags instead of the default (digitalSignature, plus keyEncipherment for RSA). */
+  readonly keyUsages?: number;
+  /** Extended key usage OIDs instead of the default (serverAuth, clientAuth); empty: none. */
+  readonly extendedKeyUsages?: readonly string[];
 }
 
 /** Certificates are backdated so that a node whose clock is a little behind accepts them. */
@@ -77,22 +83,24 @@ export class DevCa {
     const publicKey = request.csr.publicKey;
     // 2. RFC 5480/8410: keyEncipherment belongs to RSA keys only
     const isRsa = publicKey.algorithm.name.startsWith('RSA');
-    const usages = x509.KeyUsageFlags.digitalSignature | (isRsa ? x509.KeyUsageFlags.keyEncipherment : 0);
+    const usages = request.keyUsages ?? x509.KeyUsageFlags.digitalSignature | (isRsa ? x509.KeyUsageFlags.keyEncipherment : 0);
+    const extended = request.extendedKeyUsages ?? [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth];
     // 3. validity in whole seconds, so that what X.509 stores is what we computed
     const base = Math.floor(request.now.getTime() / 1000) * 1000;
     const extensions: x509.Extension[] = [
       new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(usages, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+      ...(usages === 0 ? [] : [new x509.KeyUsagesExtension(usages, true)]),
+      ...(extended.length === 0 ? [] : [new x509.ExtendedKeyUsageExtension([...extended])]),
       await x509.SubjectKeyIdentifierExtension.create(publicKey),
       await x509.AuthorityKeyIdentifierExtension.create(this.certificate.publicKey),
     ];
     // With no subject, the SAN extension must be critical (RFC 5280 4.2.1.6).
-    const san = subjectAltNameExtension(request, request.commonName === undefined);
+    const subject = request.subject ?? subjectName(request.commonName);
+    const san = subjectAltNameExtension(request, (typeof subject === 'string' ? subject : subject.toString()) === '');
     if (san !== undefined) extensions.push(san);
     return x509.X509CertificateGenerator.create({
       serialNumber: randomSerial(),
-      subject: subjectName(request.commonName),
+      subject,
       issuer: this.certificate.subject,
       notBefore: new Date(base - BACKDATE_MS),
       notAfter: new Date(base + request.ttlMs),
