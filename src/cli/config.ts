@@ -21,6 +21,18 @@ export interface DriverConfig {
   readonly fetchTimeoutMs: number;
   readonly embedded: EmbeddedConfig;
   readonly vault: VaultConfig;
+  readonly certificates: CertificatesConfig;
+}
+
+export interface CertificatesConfig {
+  /** Signers volumes may use: cert-manager, vault, dev-ca. */
+  readonly signers: readonly string[];
+  /** The Kubernetes API for CertificateRequests (called with each pod's own token). */
+  readonly kubeApiServer: string;
+  /** CA of the API server's certificate; empty: the system roots. */
+  readonly kubeCaCert: string;
+  readonly maxDurationMs: number;
+  readonly vaultPkiMount: string;
 }
 
 export interface VaultConfig {
@@ -47,7 +59,10 @@ export interface EmbeddedConfig {
 }
 
 export const DRIVER_NAME = 'csi.credmount.dev';
-const KNOWN_PROVIDERS = ['embedded', 'vault'] as const;
+const KNOWN_PROVIDERS = ['embedded', 'vault', 'certificates'] as const;
+const CERTIFICATE_SIGNERS = ['cert-manager', 'vault', 'dev-ca'] as const;
+const IN_CLUSTER_CA = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt';
+const IN_CLUSTER_API = process.env['KUBERNETES_SERVICE_HOST'] === undefined ? '' : `https://${process.env['KUBERNETES_SERVICE_HOST'].includes(':') ? `[${process.env['KUBERNETES_SERVICE_HOST']}]` : process.env['KUBERNETES_SERVICE_HOST']}:${process.env['KUBERNETES_SERVICE_PORT'] ?? '443'}`;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Flag → description, for `credmount driver --help`; defaults are shown from the parser below. */
@@ -80,6 +95,11 @@ export const DRIVER_FLAGS = {
   'vault-tls-dirs': { type: 'string', default: '', help: 'vault provider: comma-separated directories volumes may name TLS files in (vaultCACertPath...)' },
   'vault-allow-skip-tls-verify': { type: 'string', default: 'false', help: 'vault provider: let volumes set vaultSkipTLSVerify (true|false)' },
   'vault-shared-login-mounts': { type: 'string', default: 'kubernetes', help: 'vault provider: auth mounts whose logins all pods of a service account share' },
+  'certificates-signers': { type: 'string', default: CERTIFICATE_SIGNERS.join(','), help: `certificates provider: signers volumes may use (${CERTIFICATE_SIGNERS.join(', ')})` },
+  'certificates-max-duration': { type: 'string', default: '8760h', help: 'certificates provider: longest csi.cert-manager.io/duration a volume may ask for' },
+  'certificates-vault-pki-mount': { type: 'string', default: 'pki', help: 'certificates provider: Vault PKI mount for VaultPKI issuers that name none' },
+  'kube-api-server': { type: 'string', default: IN_CLUSTER_API, help: 'certificates provider: Kubernetes API for CertificateRequests, made with each pod\'s token (env KUBERNETES_SERVICE_HOST/PORT)' },
+  'kube-ca-cert': { type: 'string', default: IN_CLUSTER_CA, help: "certificates provider: CA file of the Kubernetes API server's certificate" },
 } as const;
 
 export class ConfigError extends Error {
@@ -151,6 +171,17 @@ export function parseDriverConfig(argv: readonly string[]): DriverConfig {
     throw new ConfigError(error instanceof Error ? error.message : String(error));
   }
 
+  const signers = list('certificates-signers');
+  for (const signer of signers) {
+    if (!(CERTIFICATE_SIGNERS as readonly string[]).includes(signer)) throw new ConfigError(`--certificates-signers: unknown signer ${JSON.stringify(signer)} (known: ${CERTIFICATE_SIGNERS.join(', ')})`);
+  }
+  const kubeApiServer = text('kube-api-server');
+  if (kubeApiServer !== '' && !(URL.canParse(kubeApiServer) && /^https?:$/.test(new URL(kubeApiServer).protocol))) throw new ConfigError('--kube-api-server must be an http(s) URL');
+  // Pods' tokens travel to it: plain http only where nobody can be in between.
+  if (kubeApiServer !== '' && new URL(kubeApiServer).protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(new URL(kubeApiServer).hostname)) {
+    throw new ConfigError('--kube-api-server must use https unless it is on the loopback interface');
+  }
+
   const certificateTtlMs = duration('embedded-certificate-ttl');
   const maxCertificateTtlMs = duration('embedded-max-certificate-ttl');
   if (certificateTtlMs > maxCertificateTtlMs) throw new ConfigError('--embedded-certificate-ttl must not be longer than --embedded-max-certificate-ttl');
@@ -187,6 +218,13 @@ export function parseDriverConfig(argv: readonly string[]): DriverConfig {
       tlsDirectories: Object.freeze(list('vault-tls-dirs')),
       allowSkipTlsVerify: bool('vault-allow-skip-tls-verify'),
       sharedLoginMounts: Object.freeze(list('vault-shared-login-mounts')),
+    }),
+    certificates: Object.freeze({
+      signers: Object.freeze(signers),
+      kubeApiServer,
+      kubeCaCert: text('kube-ca-cert'),
+      maxDurationMs: duration('certificates-max-duration'),
+      vaultPkiMount: text('certificates-vault-pki-mount'),
     }),
   });
 }

@@ -1,5 +1,5 @@
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
-import { parseKubeletPublish } from '../kubelet/index.js';
+import { impliedProviderName, parseKubeletPublish } from '../kubelet/index.js';
 import type { VolumeManager } from '../volumes/volume-manager.js';
 import { checkPublishArguments, checkStatsArguments, checkUnpublishArguments } from './node-arguments.js';
 import { unary, type CallFacts, type HandlerContext } from './unary-handler.js';
@@ -21,7 +21,7 @@ const POD_NAME = 'csi.storage.k8s.io/pod.name';
 function publishFacts(defaultProvider: string, providerNames: readonly string[]) {
   return (request: NodePublishVolumeRequestWire): CallFacts => {
     const context = request.volume_context ?? {};
-    const asked = context['provider'] ?? defaultProvider;
+    const asked = context['provider'] ?? impliedProviderName(context) ?? defaultProvider;
     return {
       volumeId: request.volume_id,
       pod: context[POD_NAMESPACE] === undefined ? undefined : `${context[POD_NAMESPACE]}/${context[POD_NAME] ?? ''}`,

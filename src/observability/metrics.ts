@@ -58,6 +58,20 @@ export class DriverMetrics {
     registers: [this.registry],
   });
 
+  readonly backgroundRenewals = new Counter({
+    name: 'credmount_background_renewals_total',
+    help: 'Refreshes started by the background timer (not by a kubelet republish), by provider and result (refreshed, unchanged, kept, expired, tokens-expired, not-mounted).',
+    labelNames: ['provider', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly contentExpirations = new Counter({
+    name: 'credmount_content_expirations_total',
+    help: 'Times a volume was found holding content past its expiry (each expiry counted once), by provider.',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+
   /** Where the volume gauges read from when scraped; set by the volume manager. */
   private volumeSource: (() => VolumeSnapshot) | undefined;
 

@@ -57,8 +57,11 @@ export class CertificateRequestClient {
     const k8s = await clientModule();
     const config = new k8s.KubeConfig();
     // A config with only this pod's token: nothing of the driver's (in-cluster account, kubeconfig) is loaded.
+    // client-node refuses plain http unless told to skip TLS checks; config only allows http on
+    // loopback (tests, a local proxy), and over https the certificate is always verified.
+    const plainHttp = new URL(this.options.server).protocol === 'http:';
     config.loadFromClusterAndUser(
-      { name: 'cluster', server: this.options.server, skipTLSVerify: false, ...(this.options.caFile === undefined ? {} : { caData: Buffer.from(readFileSync(this.options.caFile)).toString('base64') }) },
+      { name: 'cluster', server: this.options.server, skipTLSVerify: plainHttp, ...(this.options.caFile === undefined ? {} : { caData: Buffer.from(readFileSync(this.options.caFile)).toString('base64') }) },
       { name: 'pod', token },
     );
     return config.makeApiClient(k8s.CustomObjectsApi);
