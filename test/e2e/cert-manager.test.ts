@@ -25,9 +25,11 @@ describe('certificates signed by cert-manager, requested as the pod (kubelet sim
   });
 
   test("csi-driver's documented example app mounts with only the driver name changed", async () => {
-    const documents = parseAllDocuments(readFileSync(join(fixtures, 'example-app.yaml'), 'utf8')).map((d) => d.toJS() as Record<string, any>);
-    const deployment = documents.find((d) => d['kind'] === 'Deployment') as Record<string, any>;
-    const volume = deployment['spec']['template']['spec']['volumes'][0]['csi'] as { driver: string; readOnly: boolean; volumeAttributes: Record<string, string> };
+    type Deployment = { kind: string; spec: { template: { spec: { volumes: { csi: { driver: string; readOnly: boolean; volumeAttributes: Record<string, string> } }[] } } } };
+    const documents = parseAllDocuments(readFileSync(join(fixtures, 'example-app.yaml'), 'utf8')).map((d) => d.toJS() as Deployment);
+    const deployment = documents.find((d) => d.kind === 'Deployment') as Deployment;
+    const volume = deployment.spec.template.spec.volumes[0]?.csi as Deployment['spec']['template']['spec']['volumes'][number]['csi'];
+    assert.equal(volume.readOnly, true);
     assert.equal(volume.driver, 'csi.credmount.dev');
     assert.equal('provider' in volume.volumeAttributes, false, 'the manifest names no provider');
     await world.kube.addIssuer('sandbox/ca-issuer');

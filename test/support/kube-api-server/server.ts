@@ -68,14 +68,14 @@ export class KubeApiTestServer {
   }
 
   static async start(options: KubeApiServerOptions): Promise<KubeApiTestServer> {
-    let instance: KubeApiTestServer | undefined;
+    const holder: { instance?: KubeApiTestServer } = {};
     const server = createServer((request, response) => {
-      void instance?.handle(request, response);
+      void holder.instance?.handle(request, response);
     });
     server.keepAliveTimeout = 1000;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    instance = new KubeApiTestServer(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`, options);
-    return instance;
+    holder.instance = new KubeApiTestServer(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`, options);
+    return holder.instance;
   }
 
   /** An Issuer (namespaced, `<ns>/<name>`) or ClusterIssuer (`<name>`) and what it does. */
@@ -110,9 +110,9 @@ export class KubeApiTestServer {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     const method = request.method ?? 'GET';
     const body = await readBody(request);
-    let user: string | undefined;
+    const who: { user?: string } = {};
     const reply = (status: number, payload: unknown) => {
-      this.calls.push({ method, path, status, user, at: this.now() });
+      this.calls.push({ method, path, status, user: who.user, at: this.now() });
       const text = JSON.stringify(payload);
       response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
       response.end(text);
@@ -121,7 +121,8 @@ export class KubeApiTestServer {
     // 1. authentication
     const authenticated = await this.authenticator.authenticate(request.headers.authorization);
     if ('refused' in authenticated) return reply(401, status(401, 'Unauthorized', 'Unauthorized'));
-    user = authenticated.username;
+    const user = authenticated.username;
+    who.user = user;
     // 2. route
     if (!path.startsWith(PREFIX)) return reply(404, status(404, 'NotFound', 'the server could not find the requested resource'));
     const [namespace, plural, name, ...rest] = path.slice(PREFIX.length).split('/');

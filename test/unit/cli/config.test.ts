@@ -25,6 +25,7 @@ describe('parseDriverConfig defaults', () => {
         embedded: { ...config.embedded },
         vault: { ...config.vault, allowedAddresses: [...config.vault.allowedAddresses], tlsDirectories: [...config.vault.tlsDirectories], sharedLoginMounts: [...config.vault.sharedLoginMounts] },
         providers: [...config.providers],
+        certificates: { ...config.certificates, signers: [...config.certificates.signers] },
       },
       {
         endpoint: process.env['CSI_ENDPOINT'] ?? 'unix:///csi/csi.sock',
@@ -58,6 +59,13 @@ describe('parseDriverConfig defaults', () => {
           tlsDirectories: [],
           allowSkipTlsVerify: false,
           sharedLoginMounts: ['kubernetes'],
+        },
+        certificates: {
+          signers: ['cert-manager', 'vault', 'dev-ca'],
+          kubeApiServer: DRIVER_FLAGS['kube-api-server'].default,
+          kubeCaCert: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt',
+          maxDurationMs: 8760 * 3_600_000,
+          vaultPkiMount: 'pki',
         },
       },
     );
@@ -193,7 +201,7 @@ describe('driverUsage', () => {
 
   test('lists every flag with its help and default', () => {
     const flags = Object.entries(DRIVER_FLAGS);
-    assert.equal(flags.length, 28);
+    assert.equal(flags.length, 33);
     for (const [name, flag] of flags) {
       const line = usage.split('\n').find((l) => l.trimStart().startsWith(`--${name} `));
       assert.ok(line !== undefined, `--${name} is listed`);

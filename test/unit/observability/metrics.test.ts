@@ -32,7 +32,9 @@ describe('DriverMetrics registries', () => {
     const names = (await new DriverMetrics().registry.getMetricsAsJSON()).map((m) => m.name).sort();
     assert.deepEqual(names, [
       'credmount_backend_fetches_total',
+      'credmount_background_renewals_total',
       'credmount_backoffs_total',
+      'credmount_content_expirations_total',
       'credmount_earliest_expiry_seconds',
       'credmount_operation_duration_seconds',
       'credmount_operations_total',
