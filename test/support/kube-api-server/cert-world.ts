@@ -26,8 +26,15 @@ export class CertWorld {
     readonly simulator: KubeletSimulator,
     readonly kube: KubeApiTestServer,
     readonly vault: VaultTestServer,
-    readonly driver: DriverApp,
+    public driver: DriverApp,
+    private readonly restartDriverWith: () => Promise<DriverApp>,
   ) {}
+
+  /** Stop the driver and start a new one on the same socket and state directory (a driver restart). */
+  async restartDriver(): Promise<void> {
+    await this.driver.stop();
+    this.driver = await this.restartDriverWith();
+  }
 
   static async start(options: { driverArgs?: readonly string[]; logFile?: string; tokenTtlSeconds?: number } = {}): Promise<CertWorld> {
     const workdir = await mkdtemp(join(tmpdir(), 'credmount-certs-'));
@@ -50,8 +57,8 @@ export class CertWorld {
     ]);
     const logger = options.logFile === undefined ? silentLogger() : createLogger({ level: 'debug', destination: pino.destination({ dest: options.logFile, sync: true }) });
     // No jitter, and no real-time renewal timer: the test moves the clock and calls renew().
-    const driver = await startDriver(config, { clock, logger, random: () => 0, renewalIntervalMs: 24 * 3_600_000 });
-    return new CertWorld(workdir, clock, simulator, kube, vault, driver);
+    const start = () => startDriver(config, { clock, logger, random: () => 0, renewalIntervalMs: 24 * 3_600_000 });
+    return new CertWorld(workdir, clock, simulator, kube, vault, await start(), start);
   }
 
   pod(attributes: Record<string, string>, overrides: Partial<SimulatedPod> = {}): SimulatedPod {
