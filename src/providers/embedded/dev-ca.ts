@@ -67,6 +67,14 @@ export class DevCa {
     return new DevCa(certificate, keys.privateKey, certificate.toString('pem'));
   }
 
+  /** The same for every certificate: computed (a hash of the CA key) once. */
+  private aki: Promise<x509.AuthorityKeyIdentifierExtension> | undefined;
+
+  private authorityKeyIdentifier(): Promise<x509.AuthorityKeyIdentifierExtension> {
+    this.aki ??= x509.AuthorityKeyIdentifierExtension.create(this.certificate.publicKey);
+    return this.aki;
+  }
+
   /** The CA certificate, PEM — what pods get as `ca.crt`. */
   certificatePem(): string {
     return this.pem;
@@ -92,7 +100,7 @@ export class DevCa {
       ...(usages === 0 ? [] : [new x509.KeyUsagesExtension(usages, true)]),
       ...(extended.length === 0 ? [] : [new x509.ExtendedKeyUsageExtension([...extended])]),
       await x509.SubjectKeyIdentifierExtension.create(publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(this.certificate.publicKey),
+      await this.authorityKeyIdentifier(),
     ];
     // With no subject, the SAN extension must be critical (RFC 5280 4.2.1.6).
     const subject = request.subject ?? subjectName(request.commonName);

@@ -16,7 +16,7 @@ export interface VaultPkiSignerOptions {
  * Vault PKI `sign/<role>` as the pod: log in with the pod's service-account token (the Vault
  * provider's login cache, renew-self and all), then send only the CSR. Vault takes the CN and
  * SANs from the CSR (`use_csr_common_name`/`use_csr_sans` default to true for sign) and the
- * role decides what it allows. API: docs/vault-api.md, "PKI sign".
+ * role decides what it allows. API: docs/vault-api.md, "PKI".
  */
 export class VaultPkiSigner implements Signer {
   private readonly logins: VaultLogins;
