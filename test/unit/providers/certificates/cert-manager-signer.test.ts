@@ -65,6 +65,28 @@ describe('cert-manager signer against the local Kubernetes API', () => {
     });
   });
 
+  test('a token signed by another key (not the cluster\'s JWKS) is refused with 401, and nothing is created', async () => {
+    const forger = await ServiceAccountTokenIssuer.create();
+    const minted = await forger.mint({ namespace: 'demo', podName: 'web-0', podUid: identity.podUid, serviceAccountName: 'web', audience: '' });
+    const before = kube.history.size;
+    const forged = await input('ca', { tokens: new Map([['', { audience: '', token: minted.token, expiresAt: new Date(minted.expirationTimestamp) }]]) });
+    await assert.rejects(signer.sign(forged), /UNAUTHENTICATED|answered 401/);
+    assert.equal(kube.history.size, before);
+    assert.equal(kube.calls.at(-1)?.user, undefined);
+  });
+
+  test('a CSR the issuer cannot read: InvalidRequest becomes FAILED_PRECONDITION', async () => {
+    const good = await input('ca');
+    const broken = good.csrPem.replace(/^(-----BEGIN CERTIFICATE REQUEST-----\n)(.)/, (_m, head: string, c: string) => `${head}${c === 'A' ? 'B' : 'A'}`);
+    await assert.rejects(signer.sign({ ...good, csrPem: broken }), (error: unknown) => {
+      assert.ok(error instanceof CredmountError);
+      assert.equal(error.status, 'FAILED_PRECONDITION');
+      assert.match(error.message, /invalid request: RequestParsingError: Failed to decode CSR in spec\.request/);
+      return true;
+    });
+    assert.equal(kube.live().length, 0);
+  });
+
   test('denied: PERMISSION_DENIED with the approver\'s reason, and the request is deleted', async () => {
     await assert.rejects(signer.sign(await input('no')), /access denied: cert-manager denied it: policy\.cert-manager\.io: No policy approved this request/);
     assert.equal(kube.live().length, 0);
