@@ -27,8 +27,27 @@ function clientModule(): Promise<ClientModule> {
   return loading;
 }
 
+/** The API server's CA is re-read this often (a rotated service-account CA is picked up). */
+const CA_MAX_AGE_MS = 10 * 60_000;
+
 export class CertificateRequestClient {
+  private ca: { data: string; readAtMs: number } | undefined;
+
   constructor(private readonly options: KubeApiOptions) {}
+
+  /** The CA bundle, base64, read once and then every 10 minutes rather than on every call. */
+  private caData(): string | undefined {
+    if (this.options.caFile === undefined) return undefined;
+    const nowMs = Date.now();
+    if (this.ca === undefined || nowMs - this.ca.readAtMs > CA_MAX_AGE_MS) {
+      try {
+        this.ca = { data: readFileSync(this.options.caFile).toString('base64'), readAtMs: nowMs };
+      } catch (error) {
+        throw Errors.backendUnavailable(`the Kubernetes API at ${this.options.server}`, `its CA file ${this.options.caFile} could not be read: ${(error as { code?: string }).code ?? 'error'}`);
+      }
+    }
+    return this.ca.data;
+  }
 
   async create(namespace: string, body: CertificateRequestObject, token: string): Promise<CertificateRequestObject> {
     const api = await this.api(token);
@@ -60,8 +79,9 @@ export class CertificateRequestClient {
     // client-node refuses plain http unless told to skip TLS checks; config only allows http on
     // loopback (tests, a local proxy), and over https the certificate is always verified.
     const plainHttp = new URL(this.options.server).protocol === 'http:';
+    const caData = plainHttp ? undefined : this.caData();
     config.loadFromClusterAndUser(
-      { name: 'cluster', server: this.options.server, skipTLSVerify: plainHttp, ...(this.options.caFile === undefined ? {} : { caData: Buffer.from(readFileSync(this.options.caFile)).toString('base64') }) },
+      { name: 'cluster', server: this.options.server, skipTLSVerify: plainHttp, ...(caData === undefined ? {} : { caData }) },
       { name: 'pod', token },
     );
     return config.makeApiClient(k8s.CustomObjectsApi);
