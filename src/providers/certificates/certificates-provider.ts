@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { Errors } from '../../errors/catalogue.js';
 import type { FetchRequest, FetchResult, ParsedParameters, PodIdentity, ProvidedFile, Provider } from '../provider.js';
 import { parseCertificateAttributes, type AttributeDefaults } from './attributes.js';
@@ -20,8 +20,6 @@ export interface CertificatesProviderOptions {
 type Tools = {
   readonly keys: typeof import('./key-material.js');
   readonly csr: typeof import('./csr.js');
-  readonly x509: typeof import('../x509.js')['x509'];
-  readonly pkcs12: typeof import('./pkcs12.js');
 };
 
 /**
@@ -68,17 +66,20 @@ export class CertificatesProvider implements Provider<CertificateSpec> {
     const signer = await this.signer(spec.signer);
     const signed = await signer.sign({ volumeId: request.volumeId, spec, csr, csrPem: tools.csr.csrPem(csr), identity: request.identity, tokens: request.tokens, now: request.now, signal: request.signal });
     // 4. check, then build the files
-    let leaf: InstanceType<Tools['x509']['X509Certificate']>;
+    // node's own (OpenSSL) parser: the check runs on every issuance and is ~50× faster than @peculiar/x509's
+    let leaf: X509Certificate;
     try {
-      leaf = new tools.x509.X509Certificate(firstPem(signed.chainPem));
+      leaf = new X509Certificate(firstPem(signed.chainPem));
     } catch {
       throw Errors.backendUnavailable(`the ${spec.signer} signer`, 'it returned something that is not a PEM certificate');
     }
-    if (!Buffer.from(leaf.publicKey.rawData).equals(tools.keys.publicKeyDer(key))) {
+    const notBefore = new Date(leaf.validFrom);
+    const notAfter = new Date(leaf.validTo);
+    if (!leaf.publicKey.export({ type: 'spki', format: 'der' }).equals(tools.keys.publicKeyDer(key))) {
       throw Errors.backendRejected(`the ${spec.signer} signer`, 'the certificate it returned is not for the private key made for this volume; nothing was written');
     }
     const nowMs = request.now.getTime();
-    if (leaf.notAfter.getTime() <= nowMs) throw Errors.backendRejected(`the ${spec.signer} signer`, `the certificate it returned expired at ${leaf.notAfter.toISOString()}`);
+    if (Number.isNaN(notAfter.getTime()) || notAfter.getTime() <= nowMs) throw Errors.backendRejected(`the ${spec.signer} signer`, `the certificate it returned is not valid now (NotAfter ${leaf.validTo})`);
     if (spec.reusePrivateKey) this.keptKeys.set(request.volumeId, key);
 
     const mode = spec.fsGroup === undefined ? 0o644 : 0o640;
@@ -89,15 +90,17 @@ export class CertificatesProvider implements Provider<CertificateSpec> {
       { path: spec.files.ca, content: utf8(signed.caPem), mode },
     ];
     if (spec.files.pkcs12 !== undefined) {
-      files.push({ path: spec.files.pkcs12.file, content: tools.pkcs12.createPkcs12(tools.keys.privateKeyDer(key), pemBlocks(signed.chainPem), spec.files.pkcs12.password), mode });
+      // The ASN.1 schemas for PKCS#12 load only for volumes that ask for a keystore.
+      const { createPkcs12 } = await import('./pkcs12.js');
+      files.push({ path: spec.files.pkcs12.file, content: createPkcs12(tools.keys.privateKeyDer(key), pemBlocks(signed.chainPem), spec.files.pkcs12.password), mode });
     }
-    const refreshAt = new Date(renewalTime(leaf.notBefore.getTime(), leaf.notAfter.getTime(), nowMs, spec.renewBeforeMs));
+    const refreshAt = new Date(renewalTime(notBefore.getTime(), notAfter.getTime(), nowMs, spec.renewBeforeMs));
     return {
       files,
       // The serial names this certificate; the CA's fingerprint makes a rotated trust bundle a new version too.
       versions: { certificate: leaf.serialNumber.toLowerCase(), ca: createHash('sha256').update(signed.caPem).digest('hex').slice(0, 16) },
       refreshAt,
-      expiresAt: leaf.notAfter,
+      expiresAt: notAfter,
     };
   }
 
@@ -125,7 +128,7 @@ export class CertificatesProvider implements Provider<CertificateSpec> {
   }
 
   private loadTools(): Promise<Tools> {
-    this.tools ??= Promise.all([import('./key-material.js'), import('./csr.js'), import('../x509.js'), import('./pkcs12.js')]).then(([keys, csr, x, pkcs12]) => ({ keys, csr, x509: x.x509, pkcs12 }));
+    this.tools ??= Promise.all([import('./key-material.js'), import('./csr.js')]).then(([keys, csr]) => ({ keys, csr }));
     this.tools.catch(() => {
       this.tools = undefined;
     });
