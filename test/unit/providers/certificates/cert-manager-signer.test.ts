@@ -25,6 +25,7 @@ describe('cert-manager signer against the local Kubernetes API', () => {
     kube = await KubeApiTestServer.start({ jwksUrl: jwks.jwksUri, issuer: issuer.issuer });
     await kube.addIssuer('demo/ca');
     await kube.addIssuer('demo/no', 'deny');
+    await kube.addIssuer('cluster-ca');
     kube.grant('demo', 'web');
     signer = new CertManagerSigner({ server: kube.url, caFile: undefined, pollMs: 20 });
   });
@@ -85,6 +86,13 @@ describe('cert-manager signer against the local Kubernetes API', () => {
       return true;
     });
     assert.equal(kube.live().length, 0);
+  });
+
+  test('a ClusterIssuer is referenced by kind and name', async () => {
+    const base = await input('cluster-ca');
+    const signed = await signer.sign({ ...base, spec: { ...base.spec, issuer: { name: 'cluster-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' } } });
+    assert.match(signed.caPem, /BEGIN CERTIFICATE/);
+    assert.deepEqual([...kube.history.values()].at(-1)?.spec.issuerRef, { name: 'cluster-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' });
   });
 
   test('denied: PERMISSION_DENIED with the approver\'s reason, and the request is deleted', async () => {
