@@ -55,7 +55,8 @@ export class CertManagerSigner implements Signer {
       apiVersion: `${CR_GROUP}/${CR_VERSION}`,
       kind: 'CertificateRequest',
       metadata: {
-        generateName: `${identity.podName.slice(0, 40)}-`,
+        // a DNS subdomain: the cut must not leave a label ending in "." or "-"
+        generateName: `${identity.podName.slice(0, 40).replace(/[.-]+$/, '')}-`,
         namespace,
         annotations: { ...spec.annotations, [VOLUME_ANNOTATION]: input.volumeId, 'credmount.dev/pod-uid': identity.podUid },
         labels: { 'app.kubernetes.io/managed-by': 'credmount' },
