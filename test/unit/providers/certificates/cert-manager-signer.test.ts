@@ -88,6 +88,13 @@ describe('cert-manager signer against the local Kubernetes API', () => {
     assert.equal(kube.live().length, 0);
   });
 
+  test('a long pod name still gives a valid object name (DNS-1123 subdomain)', async () => {
+    await signer.sign(await input('ca', { identity: { ...identity, podName: `${'a'.repeat(39)}.bbbbbbbb` } }));
+    const name = [...kube.history.values()].at(-1)?.metadata.name ?? '';
+    assert.match(name, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/);
+    assert.ok(name.length <= 253);
+  });
+
   test('a ClusterIssuer is referenced by kind and name', async () => {
     const base = await input('cluster-ca');
     const signed = await signer.sign({ ...base, spec: { ...base.spec, issuer: { name: 'cluster-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' } } });
