@@ -77,13 +77,13 @@ async function loadProviders(config: DriverConfig): Promise<Provider[]> {
         }),
       );
     }
-    if (name === 'certificates') providers.push(await loadCertificatesProvider(config));
+    if (name === 'certificates') providers.push(await loadCertificatesProvider(config, () => providers));
   }
   return providers;
 }
 
 /** The certificates provider; each signer (and its libraries) is loaded when a volume first uses it. */
-async function loadCertificatesProvider(config: DriverConfig): Promise<Provider> {
+async function loadCertificatesProvider(config: DriverConfig, loaded: () => readonly Provider[]): Promise<Provider> {
   const { CertificatesProvider } = await import('../providers/certificates/certificates-provider.js');
   const c = config.certificates;
   const v = config.vault;
@@ -92,7 +92,12 @@ async function loadCertificatesProvider(config: DriverConfig): Promise<Provider>
   const signers: Record<string, () => Promise<import('../providers/certificates/signers/signer.js').Signer>> = {};
   if (c.signers.includes('dev-ca')) signers['dev-ca'] = async () => new (await import('../providers/certificates/signers/dev-ca-signer.js')).DevCaSigner(() => new Date());
   if (c.signers.includes('vault')) {
-    signers['vault'] = async () => new (await import('../providers/certificates/signers/vault-pki-signer.js')).VaultPkiSigner({ caCertPath: v.caCertPath === '' ? undefined : v.caCertPath, sharedLoginMounts: v.sharedLoginMounts });
+    signers['vault'] = async () => {
+      // Share the vault provider's logins when it is loaded: a pod using both logs in once.
+      const vault = loaded().find((p) => p.name === 'vault') as { logins?: import('../providers/vault/vault-login.js').VaultLogins } | undefined;
+      const { VaultPkiSigner } = await import('../providers/certificates/signers/vault-pki-signer.js');
+      return new VaultPkiSigner({ caCertPath: v.caCertPath === '' ? undefined : v.caCertPath, sharedLoginMounts: v.sharedLoginMounts, logins: vault?.logins });
+    };
   }
   if (c.signers.includes('cert-manager')) {
     signers['cert-manager'] = async () => {

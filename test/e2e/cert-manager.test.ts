@@ -193,9 +193,10 @@ describe('certificates signed by cert-manager, requested as the pod (kubelet sim
 describe('certificates: Vault PKI and the development CA', () => {
   let world: CertWorld;
   before(async () => {
-    world = await CertWorld.start();
+    world = await CertWorld.start({ driverArgs: ['--providers', 'certificates,vault'] });
+    world.vault.writeKv2('secret', 'web/config', { mode: 'strict' });
     await world.vault.addPkiRole('web', { allowedDomains: ['demo.svc'], allowSubdomains: true, ttlSeconds: 600, maxTtlSeconds: 3600 });
-    world.vault.addPolicy('pki-web', ['pki/sign/web']);
+    world.vault.addPolicy('pki-web', ['pki/sign/web', 'secret/data/web/*']);
     world.vault.addKubernetesRole('kubernetes', 'web', { boundServiceAccountNames: ['app'], boundServiceAccountNamespaces: ['demo'], audience: 'vault', policies: ['pki-web'], tokenTtlSeconds: 3600 });
   });
   after(async () => {
@@ -230,6 +231,20 @@ describe('certificates: Vault PKI and the development CA', () => {
     assert.equal(refused.code, 'FAILED_PRECONDITION');
     assert.match(refused.message ?? '', /Vault PKI pki\/sign\/web: the backend refused the request: Vault answered 400 \(common name evil\.example\.com not allowed by this role\)/);
     assert.equal((await world.simulator.unpublish(pod)).ok, true);
+  });
+
+  test('a pod with a certificate and a secret from Vault logs in once: the signer shares the vault provider\'s logins', async () => {
+    world.clock.advance(2 * 3_600_000); // past every cached Vault token
+    world.vault.resetObservations();
+    const certificate = world.pod({ 'csi.cert-manager.io/issuer-name': 'web', 'csi.cert-manager.io/issuer-kind': 'VaultPKI', 'csi.cert-manager.io/issuer-group': 'credmount.dev', 'csi.cert-manager.io/common-name': 'shared.demo.svc', 'csi.cert-manager.io/key-algorithm': 'ECDSA' });
+    const secret = world.pod({ provider: 'vault', roleName: 'web', objects: '- objectName: mode\n  secretPath: secret/data/web/config\n  secretKey: mode\n' }, { name: certificate.name, uid: certificate.uid, volumeName: 'config' });
+    assert.equal((await world.simulator.publish(certificate)).ok, true);
+    const published = await world.simulator.publish(secret);
+    assert.equal(published.ok, true, published.message);
+    assert.equal(await readFile(join(published.targetPath, 'mode'), 'utf8'), 'strict');
+    assert.deepEqual([world.vault.counts().login, world.vault.counts().pki, world.vault.counts().kv], [1, 1, 1]);
+    assert.equal((await world.simulator.unpublish(secret)).ok, true);
+    assert.equal((await world.simulator.unpublish(certificate)).ok, true);
   });
 
   test('the development CA: no token needed, Ed25519 in PKCS#8, custom file names', async () => {

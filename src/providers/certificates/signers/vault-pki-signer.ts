@@ -10,6 +10,8 @@ export interface VaultPkiSignerOptions {
   readonly caCertPath: string | undefined;
   /** Auth mounts whose logins all pods of a service account share (--vault-shared-login-mounts). */
   readonly sharedLoginMounts: readonly string[];
+  /** The `vault` provider's login cache, when it is loaded too: one Vault login per identity, not two. */
+  readonly logins?: VaultLogins | undefined;
 }
 
 /**
@@ -23,7 +25,7 @@ export class VaultPkiSigner implements Signer {
   private readonly agents = new VaultAgents();
 
   constructor(private readonly options: VaultPkiSignerOptions) {
-    this.logins = new VaultLogins({ sharedLoginMounts: options.sharedLoginMounts });
+    this.logins = options.logins ?? new VaultLogins({ sharedLoginMounts: options.sharedLoginMounts });
   }
 
   async sign(input: SignInput): Promise<SignedCertificate> {
@@ -32,10 +34,12 @@ export class VaultPkiSigner implements Signer {
     const jwt = input.tokens.get(vault.audience);
     if (jwt === undefined) throw Errors.tokenAudienceMissing(vault.audience, [...input.tokens.keys()]);
     const nowMs = input.now.getTime();
-    const agent = await this.agents.get({ ...NO_TLS_OPTIONS, caCertPath: this.options.caCertPath }, nowMs).catch((error: unknown) => {
+    // The same TLS options (and so the same login-cache key) as a `vault` volume with no TLS attributes.
+    const tls = { ...NO_TLS_OPTIONS, caCertPath: this.options.caCertPath };
+    const agent = await this.agents.get(tls, nowMs).catch((error: unknown) => {
       throw Errors.backendUnavailable(`Vault at ${vault.address}`, `its TLS files could not be read: ${error instanceof Error ? error.message : String(error)}`);
     });
-    const target: LoginTarget = { address: vault.address, namespace: undefined, mountPath: vault.authMountPath, role: vault.loginRole, audience: vault.audience, tlsKey: this.options.caCertPath ?? '', agent };
+    const target: LoginTarget = { address: vault.address, namespace: undefined, mountPath: vault.authMountPath, role: vault.loginRole, audience: vault.audience, tlsKey: JSON.stringify(tls), agent };
     const what = `Vault PKI ${vault.pkiMount}/sign/${vault.role}`;
     const call = async (retry: boolean): Promise<VaultResponse> => {
       const session = await this.logins.session(target, input.identity, jwt, nowMs, input.signal);
