@@ -23,6 +23,7 @@ export interface DriverConfig {
   readonly vault: VaultConfig;
   readonly gcp: GcpConfig;
   readonly kube: KubeConfig;
+  readonly certificates: CertificatesConfig;
 }
 
 /** The GCP provider: how pods' tokens become Google access tokens (docs/gcp-provider.md). */
@@ -61,6 +62,17 @@ export interface KubeConfig {
   readonly events: boolean;
 }
 
+export interface CertificatesConfig {
+  /** Signers volumes may use: cert-manager, vault, dev-ca. */
+  readonly signers: readonly string[];
+  /** The Kubernetes API for CertificateRequests (called with each pod's own token). */
+  readonly kubeApiServer: string;
+  /** CA of the API server's certificate; empty: the system roots. */
+  readonly kubeCaCert: string;
+  readonly maxDurationMs: number;
+  readonly vaultPkiMount: string;
+}
+
 export interface VaultConfig {
   readonly address: string;
   readonly authMountPath: string;
@@ -85,7 +97,10 @@ export interface EmbeddedConfig {
 }
 
 export const DRIVER_NAME = 'csi.credmount.dev';
-const KNOWN_PROVIDERS = ['embedded', 'vault', 'gcp'] as const;
+const KNOWN_PROVIDERS = ['embedded', 'vault', 'gcp', 'certificates'] as const;
+const CERTIFICATE_SIGNERS = ['cert-manager', 'vault', 'dev-ca'] as const;
+const IN_CLUSTER_CA = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt';
+const IN_CLUSTER_API = process.env['KUBERNETES_SERVICE_HOST'] === undefined ? '' : `https://${process.env['KUBERNETES_SERVICE_HOST'].includes(':') ? `[${process.env['KUBERNETES_SERVICE_HOST']}]` : process.env['KUBERNETES_SERVICE_HOST']}:${process.env['KUBERNETES_SERVICE_PORT'] ?? '443'}`;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Flag → description, for `credmount driver --help`; defaults are shown from the parser below. */
@@ -137,6 +152,11 @@ export const DRIVER_FLAGS = {
   'kube-api-timeout': { type: 'string', default: '10s', help: 'abandon a Kubernetes API call after this long' },
   'spc-cache-ttl': { type: 'string', default: '10s', help: 'reuse a SecretProviderClass read for this long (read only when a volume is published or due for refresh)' },
   'kube-events': { type: 'string', default: 'false', help: 'record Kubernetes Events on pods for failed refreshes (needs create/patch on events) (true|false)' },
+  'certificates-signers': { type: 'string', default: CERTIFICATE_SIGNERS.join(','), help: `certificates provider: signers volumes may use (${CERTIFICATE_SIGNERS.join(', ')})` },
+  'certificates-max-duration': { type: 'string', default: '8760h', help: 'certificates provider: longest csi.cert-manager.io/duration a volume may ask for' },
+  'certificates-vault-pki-mount': { type: 'string', default: 'pki', help: 'certificates provider: Vault PKI mount for VaultPKI issuers that name none' },
+  'kube-api-server': { type: 'string', default: IN_CLUSTER_API, help: 'certificates provider: Kubernetes API for CertificateRequests, made with each pod\'s token (env KUBERNETES_SERVICE_HOST/PORT)' },
+  'kube-ca-cert': { type: 'string', default: IN_CLUSTER_CA, help: "certificates provider: CA file of the Kubernetes API server's certificate" },
 } as const;
 
 export class ConfigError extends Error {
@@ -230,6 +250,16 @@ export function parseDriverConfig(argv: readonly string[]): DriverConfig {
   if (kubernetesApi !== '' && !(URL.canParse(kubernetesApi) && /^https?:$/.test(new URL(kubernetesApi).protocol))) throw new ConfigError(`--gcp-kubernetes-api: ${JSON.stringify(kubernetesApi)} is not an http(s) URL`);
   const gcpTokenLifetimeMs = duration('gcp-token-lifetime');
   if (gcpTokenLifetimeMs < 600_000 || gcpTokenLifetimeMs > 12 * 3_600_000) throw new ConfigError('--gcp-token-lifetime must be between 10m and 12h');
+  const signers = list('certificates-signers');
+  for (const signer of signers) {
+    if (!(CERTIFICATE_SIGNERS as readonly string[]).includes(signer)) throw new ConfigError(`--certificates-signers: unknown signer ${JSON.stringify(signer)} (known: ${CERTIFICATE_SIGNERS.join(', ')})`);
+  }
+  const kubeApiServer = text('kube-api-server');
+  if (kubeApiServer !== '' && !(URL.canParse(kubeApiServer) && /^https?:$/.test(new URL(kubeApiServer).protocol))) throw new ConfigError('--kube-api-server must be an http(s) URL');
+  // Pods' tokens travel to it: plain http only where nobody can be in between.
+  if (kubeApiServer !== '' && new URL(kubeApiServer).protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(new URL(kubeApiServer).hostname)) {
+    throw new ConfigError('--kube-api-server must use https unless it is on the loopback interface');
+  }
 
   const certificateTtlMs = duration('embedded-certificate-ttl');
   const maxCertificateTtlMs = duration('embedded-max-certificate-ttl');
@@ -290,6 +320,13 @@ export function parseDriverConfig(argv: readonly string[]): DriverConfig {
       requestTimeoutMs: duration('kube-api-timeout'),
       classCacheTtlMs: duration('spc-cache-ttl'),
       events: bool('kube-events'),
+    }),
+    certificates: Object.freeze({
+      signers: Object.freeze(signers),
+      kubeApiServer,
+      kubeCaCert: text('kube-ca-cert'),
+      maxDurationMs: duration('certificates-max-duration'),
+      vaultPkiMount: text('certificates-vault-pki-mount'),
     }),
   });
 }

@@ -2,6 +2,7 @@ import { CsiServer } from '../csi/csi-server.js';
 import { ClassCache } from '../kube/class-cache.js';
 import { KubeApi } from '../kube/kube-api.js';
 import { PodEventRecorder } from '../kube/pod-event-recorder.js';
+import { Errors } from '../errors/catalogue.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { startHttpEndpoint } from '../observability/http-endpoint.js';
 import { DriverMetrics } from '../observability/metrics.js';
@@ -26,6 +27,8 @@ export interface DriverAppOptions {
   readonly clock?: Clock;
   /** Replace the jitter source (tests that count backend requests exactly). */
   readonly random?: () => number;
+  /** How often the background timer looks for due certificate volumes. Default 5 s. */
+  readonly renewalIntervalMs?: number;
 }
 
 export interface DriverApp {
@@ -90,8 +93,45 @@ async function loadProviders(config: DriverConfig, metrics: DriverMetrics): Prom
         }),
       );
     }
+    if (name === 'certificates') providers.push(await loadCertificatesProvider(config, () => providers));
   }
   return providers;
+}
+
+/** The certificates provider; each signer (and its libraries) is loaded when a volume first uses it. */
+async function loadCertificatesProvider(config: DriverConfig, loaded: () => readonly Provider[]): Promise<Provider> {
+  const { CertificatesProvider } = await import('../providers/certificates/certificates-provider.js');
+  const c = config.certificates;
+  const v = config.vault;
+  const { existsSync } = await import('node:fs');
+  const kubeCaFile = c.kubeCaCert !== '' && existsSync(c.kubeCaCert) ? c.kubeCaCert : undefined;
+  const signers: Record<string, () => Promise<import('../providers/certificates/signers/signer.js').Signer>> = {};
+  if (c.signers.includes('dev-ca')) signers['dev-ca'] = async () => new (await import('../providers/certificates/signers/dev-ca-signer.js')).DevCaSigner(() => new Date());
+  if (c.signers.includes('vault')) {
+    signers['vault'] = async () => {
+      // Share the vault provider's logins when it is loaded: a pod using both logs in once.
+      const vault = loaded().find((p) => p.name === 'vault') as { logins?: import('../providers/vault/vault-login.js').VaultLogins } | undefined;
+      const { VaultPkiSigner } = await import('../providers/certificates/signers/vault-pki-signer.js');
+      return new VaultPkiSigner({ caCertPath: v.caCertPath === '' ? undefined : v.caCertPath, sharedLoginMounts: v.sharedLoginMounts, logins: vault?.logins });
+    };
+  }
+  if (c.signers.includes('cert-manager')) {
+    signers['cert-manager'] = async () => {
+      if (c.kubeApiServer === '') throw Errors.providerConfigInvalid('certificates', 'kube-api-server', 'is not set (and KUBERNETES_SERVICE_HOST is not in the environment): cert-manager issuers cannot be reached');
+      return new (await import('../providers/certificates/signers/cert-manager-signer.js')).CertManagerSigner({ server: c.kubeApiServer, caFile: kubeCaFile });
+    };
+  }
+  return new CertificatesProvider({
+    defaults: {
+      vaultAddress: v.address,
+      vaultAuthMountPath: v.authMountPath,
+      vaultAudience: v.audience,
+      vaultPkiMount: c.vaultPkiMount,
+      vaultAllowedAddresses: v.allowedAddresses,
+      maxDurationMs: c.maxDurationMs,
+    },
+    signers,
+  });
 }
 
 /**
@@ -135,6 +175,8 @@ export async function startDriver(config: DriverConfig, options: DriverAppOption
 
   // Recover before serving, so no call can race the state directory being read.
   const recovered = await volumes.recover();
+  // Certificates are renewed on time even when kubelet's republish is late (issue 5).
+  const stopRenewal = volumes.startBackgroundRenewal(options.renewalIntervalMs ?? 5_000);
   const http = config.metricsAddress === '' ? undefined : await startHttpEndpoint({ address: config.metricsAddress, registry: metrics.registry, isReady: () => ready });
   const server = await CsiServer.start({
     endpoint: config.endpoint,
@@ -172,6 +214,7 @@ export async function startDriver(config: DriverConfig, options: DriverAppOption
     mounterKind: selected.mounter.kind,
     async stop() {
       ready = false;
+      stopRenewal();
       await server.stop();
       await events?.settle();
       await http?.close();

@@ -1,5 +1,5 @@
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
-import { parseKubeletPublish } from '../kubelet/index.js';
+import { impliedProviderName, parseKubeletPublish } from '../kubelet/index.js';
 import type { VolumeManager } from '../volumes/volume-manager.js';
 import { checkPublishArguments, checkStatsArguments, checkUnpublishArguments } from './node-arguments.js';
 import { unary, type CallFacts, type HandlerContext } from './unary-handler.js';
@@ -26,7 +26,7 @@ function publishFacts(defaultProvider: string, providerNames: readonly string[],
     const context = request.volume_context ?? {};
     // A class reference's provider is known once the class was read (for a volume we know).
     const byClass = Object.prototype.hasOwnProperty.call(context, SECRET_PROVIDER_CLASS);
-    const asked = byClass ? (volumes.describe(request.volume_id)?.provider ?? 'unknown') : (context['provider'] ?? defaultProvider);
+    const asked = byClass ? (volumes.describe(request.volume_id)?.provider ?? 'unknown') : (context['provider'] ?? impliedProviderName(context) ?? defaultProvider);
     return {
       volumeId: request.volume_id,
       // Pod identity on every line about a volume: names and UID only, never a token.

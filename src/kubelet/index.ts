@@ -8,7 +8,7 @@ export { parseKubeletPublish } from './parse-kubelet-publish.js';
 export { assertEphemeral, parsePodInfo } from './pod-info.js';
 export { locateServiceAccountTokens, parseTokensJson, type LocatedTokens, type TokenEntry, type TokensSource } from './service-account-tokens.js';
 export { checkServiceAccountToken } from './token-claims.js';
-export { extractParameters, parseProviderName } from './volume-attributes.js';
+export { extractParameters, impliedProviderName, parseProviderName } from './volume-attributes.js';
 export { parseVolumeMountGroup } from './mount-group.js';
 export { formatRfc3339, parseRfc3339 } from './rfc3339.js';
 export { isDns1123Label, isDns1123Subdomain, isPodUid } from './kubernetes-names.js';

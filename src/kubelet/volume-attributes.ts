@@ -9,6 +9,9 @@ import { KUBELET_KEY_PREFIX, own, PROVIDER_ATTRIBUTE } from './volume-context-ke
 export function parseProviderName(volumeContext: Readonly<Record<string, string>>, defaultProvider: string): string {
   const named = own(volumeContext, PROVIDER_ATTRIBUTE);
   if (named === undefined) {
+    // cert-manager csi-driver manifests name no provider: their attributes say what they are.
+    const implied = impliedProviderName(volumeContext);
+    if (implied !== undefined) return implied;
     if (defaultProvider === '') throw Errors.fieldMissing(`volume_context.${PROVIDER_ATTRIBUTE}`);
     return defaultProvider;
   }
@@ -28,4 +31,14 @@ export function extractParameters(volumeContext: Readonly<Record<string, string>
   return Object.freeze(
     Object.fromEntries(Object.entries(volumeContext).filter(([key]) => key !== PROVIDER_ATTRIBUTE && !key.startsWith(KUBELET_KEY_PREFIX))),
   );
+}
+
+/** The provider for cert-manager csi-driver volumes (`csi.cert-manager.io/*` attributes, no `provider`). */
+export const CERT_MANAGER_ATTRIBUTE_PREFIX = 'csi.cert-manager.io/';
+export const CERTIFICATES_PROVIDER = 'certificates';
+
+/** `certificates` when the volume carries cert-manager csi-driver attributes, else undefined. */
+export function impliedProviderName(volumeContext: Readonly<Record<string, string>>): string | undefined {
+  for (const key in volumeContext) if (key.startsWith(CERT_MANAGER_ATTRIBUTE_PREFIX)) return CERTIFICATES_PROVIDER;
+  return undefined;
 }

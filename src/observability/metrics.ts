@@ -66,6 +66,13 @@ export class DriverMetrics {
     registers: [this.registry],
   });
 
+  readonly backgroundRenewals = new Counter({
+    name: 'credmount_background_renewals_total',
+    help: 'Refreshes started by the background timer (not by a kubelet republish), by provider and result (refreshed, unchanged, kept, expired, tokens-expired, not-mounted).',
+    labelNames: ['provider', 'result'] as const,
+    registers: [this.registry],
+  });
+
   readonly refreshSeconds = new Histogram({
     name: 'credmount_refresh_duration_seconds',
     help: 'Latency of refreshes (fetch, compare, write), by provider and result.',
@@ -132,6 +139,13 @@ export class DriverMetrics {
   kubeApiReporter(): BackendRequestReporter {
     return { report: ({ operation, result }) => this.kubeApiRequests.inc({ operation, result }) };
   }
+
+  readonly contentExpirations = new Counter({
+    name: 'credmount_content_expirations_total',
+    help: 'Times a volume was found holding content past its expiry (each expiry counted once), by provider.',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
 
   /** Where the volume gauges read from when scraped; set by the volume manager. */
   private volumeSource: (() => VolumeSnapshot) | undefined;

@@ -46,6 +46,12 @@ export interface VolumeManagerOptions {
   readonly classes?: SecretProviderClassSource;
   /** Kubernetes Events on the pod for failed refreshes (kube/pod-event-recorder.ts when enabled). */
   readonly events?: PodEventSink;
+  /**
+   * Providers whose volumes are also refreshed by the background timer (startBackgroundRenewal),
+   * not only when kubelet republishes. Default: `certificates` (minutes-long certificates must
+   * not wait for a republish that may come late).
+   */
+  readonly backgroundRenewalProviders?: readonly string[];
 }
 
 /** What a fetch needs from the pod's request: the provider, its view of the parameters, and their digest. */
@@ -55,6 +61,9 @@ interface Prepared {
   /** Digest of the provider and the parameters it was given (for a class: the class's, as read now). */
   readonly fetchDigest: string;
 }
+
+/** What one background renewal pass did for a volume (the label of credmount_background_renewals_total). */
+export type BackgroundOutcome = 'refreshed' | 'unchanged' | 'kept' | 'expired' | 'tokens-expired' | 'not-mounted';
 
 /** What the manager keeps in memory per volume; `metadata` is its persisted part. */
 interface VolumeState {
@@ -67,9 +76,20 @@ interface VolumeState {
   lastError: CredmountError | undefined;
   /** Whether this process has seen the volume mounted (false for volumes recovered from disk). */
   mountVerified: boolean;
+  /**
+   * The last call kubelet made for this volume, tokens included — in memory only, never saved —
+   * so the background timer can renew as the pod while those tokens are valid.
+   */
+  lastRequest: PublishRequest | undefined;
+  /** The background timer found the tokens expired and said so; quiet until the next republish. */
+  waitingForTokens: boolean;
+  /** The content's expiry was reported (log + counter); reset when new content arrives. */
+  expiryReported: boolean;
 }
 
 const DEFAULT_FILE_MODE = 0o644;
+/** Tokens that expire sooner than this are not used for a background renewal. */
+const TOKEN_MARGIN_MS = 10_000;
 /** Room for directory entries and symlinks beside two generations of content. */
 const TMPFS_SLACK_BYTES = 256 * 1024;
 
@@ -120,6 +140,9 @@ export class VolumeManager {
       const state = await this.find(request.volumeId);
       if (state !== undefined) {
         this.checkCompatible(state.metadata, request, digest);
+        // Newer tokens for the background timer (an assignment: the fresh path stays free).
+        state.lastRequest = request;
+        state.waitingForTokens = false;
         // 1. The common case: a volume this process has seen mounted, content not yet due.
         //    No provider parsing and no Kubernetes API call (an edited class waits for the refresh).
         if (state.mountVerified && this.clock.now() < state.refreshAtMs) return 'fresh';
@@ -339,9 +362,118 @@ export class VolumeManager {
 
   private keptOrExpired(state: VolumeState, now: number): PublishOutcome {
     if (state.expiresAtMs !== undefined && now >= state.expiresAtMs) {
+      this.reportExpired(state);
       throw Errors.contentExpired(state.metadata.volumeId, state.lastError?.message ?? 'waiting to retry');
     }
     return 'kept';
+  }
+
+  /** Expired content is loud: one error line and one count per expiry (the gauge shows it while it lasts). */
+  private reportExpired(state: VolumeState): void {
+    if (state.expiryReported) return;
+    state.expiryReported = true;
+    this.options.metrics.contentExpirations.inc({ provider: this.metricProvider(state.metadata.provider) });
+    this.log.error(
+      {
+        ...metadataLogFields(state.metadata),
+        provider: state.metadata.provider,
+        expiredAt: state.metadata.expiresAt,
+        code: state.lastError?.code,
+        err: state.lastError?.message,
+      },
+      'volume content has EXPIRED: the pod holds credentials that are no longer valid and refreshing them keeps failing',
+    );
+  }
+
+  private metricProvider(name: string): string {
+    return this.options.registry.names().includes(name) ? name : 'unknown';
+  }
+
+  // --- background renewal --------------------------------------------------------------------
+
+  /**
+   * Start the background timer: every `intervalMs` it renews due volumes of the background
+   * providers (renewDue). kubelet's republish cadence is not a promise, and a certificate of a
+   * few minutes cannot wait for it. Returns the function that stops the timer.
+   */
+  startBackgroundRenewal(intervalMs: number): () => void {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      this.renewDue()
+        .catch((error: unknown) => this.log.error({ err: describeError(error) }, 'background renewal pass failed'))
+        .finally(() => {
+          running = false;
+        });
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  /**
+   * One background pass. For each volume of a background provider whose refresh is due (and
+   * not backing off):
+   * 1. without a kubelet call since this process started, there are no tokens: skip;
+   * 2. tokens expired (they are only those kubelet last gave): log and count once, wait for the
+   *    next republish, which brings new ones;
+   * 3. otherwise refresh exactly as a republish would — under the volume's lock, the old content
+   *    kept on failure, the new key, certificate and CA swapped in by one rename.
+   */
+  async renewDue(): Promise<Map<string, BackgroundOutcome>> {
+    const outcomes = new Map<string, BackgroundOutcome>();
+    const providers = this.options.backgroundRenewalProviders ?? ['certificates'];
+    for (const [volumeId, candidate] of this.volumes) {
+      if (!providers.includes(candidate.metadata.provider) || candidate.lastRequest === undefined) continue;
+      const now = this.clock.now();
+      if (now < candidate.refreshAtMs || now < candidate.retryAtMs) continue;
+      const outcome = await this.locks.run(volumeId, () => this.renewOne(volumeId));
+      if (outcome === undefined) continue;
+      outcomes.set(volumeId, outcome);
+      this.options.metrics.backgroundRenewals.inc({ provider: this.metricProvider(candidate.metadata.provider), result: outcome });
+    }
+    return outcomes;
+  }
+
+  private async renewOne(volumeId: string): Promise<BackgroundOutcome | undefined> {
+    // Re-read under the lock: a republish or unpublish may have run meanwhile.
+    const state = this.volumes.get(volumeId);
+    const request = state?.lastRequest;
+    if (state === undefined || request === undefined) return undefined;
+    const now = this.clock.now();
+    if (now < state.refreshAtMs || now < state.retryAtMs) return undefined;
+    // Inline parameters were valid when kubelet sent them; a class is read again (briefly cached).
+    let prepared: Prepared;
+    try {
+      prepared =
+        request.secretProviderClass === undefined
+          ? this.prepareInline(this.options.registry.get(state.metadata.provider), request)
+          : await this.prepareClass(request, request.secretProviderClass);
+    } catch {
+      return undefined; // nothing to do without kubelet: its next republish reports the problem
+    }
+    const { provider, parsed } = prepared;
+    // 2. the tokens we hold must still be valid for a while
+    const stale = parsed.audiences.filter((audience) => (request.tokens.get(audience)?.expiresAt.getTime() ?? 0) <= now + TOKEN_MARGIN_MS);
+    if (stale.length > 0) {
+      if (!state.waitingForTokens) {
+        state.waitingForTokens = true;
+        this.log.warn(
+          { ...metadataLogFields(state.metadata), provider: provider.name, audiences: stale },
+          "renewal due but the pod's last tokens have expired: waiting for kubelet's next republish",
+        );
+      }
+      if (state.expiresAtMs !== undefined && now >= state.expiresAtMs) this.reportExpired(state);
+      return 'tokens-expired';
+    }
+    if (!(await this.options.mounter.isMounted(request.targetPath))) return 'not-mounted';
+    // 3. the same steps as a republish
+    try {
+      const outcome = await this.republish(state, request, () => Promise.resolve(prepared), state.metadata.parametersDigest);
+      return outcome === 'refreshed' || outcome === 'unchanged' ? outcome : 'kept';
+    } catch {
+      return 'expired';
+    }
   }
 
   /** Count, back off, log and tell the pod (an Event, when enabled); returns the error's code. */
@@ -442,7 +574,7 @@ export class VolumeManager {
       refreshAt: new Date(refreshAtMs).toISOString(),
       expiresAt: expiresAtMs === undefined ? undefined : new Date(expiresAtMs).toISOString(),
     };
-    return { metadata, refreshAtMs, expiresAtMs, failures: 0, retryAtMs: 0, lastError: undefined, mountVerified: true };
+    return { metadata, refreshAtMs, expiresAtMs, failures: 0, retryAtMs: 0, lastError: undefined, mountVerified: true, lastRequest: request, waitingForTokens: false, expiryReported: false };
   }
 
   /** A volume is the same one only if pod, target and arguments match; only the token may differ. */
@@ -527,6 +659,9 @@ function stateFromMetadata(metadata: VolumeMetadata): VolumeState {
     retryAtMs: 0,
     lastError: undefined,
     mountVerified: false,
+    lastRequest: undefined,
+    waitingForTokens: false,
+    expiryReported: false,
   };
 }
 

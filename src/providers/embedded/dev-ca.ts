@@ -29,6 +29,12 @@ export interface IssueRequest extends CertificateNames {
   readonly isRsa: boolean;
   readonly ttlMs: number;
   readonly now: Date;
+  /** A full subject Name (DER) instead of `CN=<commonName>` (the certificates provider's subject fields). */
+  readonly subject?: Uint8Array;
+  /** KeyUsage flags (certificate-der.ts KeyUsage) instead of the default (digitalSignature, plus keyEncipherment for RSA). */
+  readonly keyUsages?: number;
+  /** Extended key usage OIDs instead of the default (serverAuth, clientAuth); empty: none. */
+  readonly extendedKeyUsages?: readonly string[];
 }
 
 export interface SignRequest extends CertificateNames {
@@ -36,6 +42,12 @@ export interface SignRequest extends CertificateNames {
   readonly csr: x509.Pkcs10CertificateRequest;
   readonly ttlMs: number;
   readonly now: Date;
+  /** A full subject instead of `CN=<commonName>` (the certificates provider's subject fields). */
+  readonly subject?: x509.Name;
+  /** KeyUsage flags (the same bit numbering as @peculiar/x509's KeyUsageFlags) instead of the default. */
+  readonly keyUsages?: number;
+  /** Extended key usage OIDs instead of the default (serverAuth, clientAuth); empty: none. */
+  readonly extendedKeyUsages?: readonly string[];
 }
 
 export interface IssuedCertificate {
@@ -92,8 +104,8 @@ export class DevCa {
 
   /**
    * An end-entity certificate for a key made on this node: random 128-bit serial,
-   * NotBefore = now − 30 s, NotAfter = now + ttl (both whole seconds), digitalSignature
-   * (+ keyEncipherment for RSA keys), serverAuth + clientAuth.
+   * NotBefore = now − 30 s, NotAfter = now + ttl (both whole seconds), and by default
+   * digitalSignature (+ keyEncipherment for RSA keys), serverAuth + clientAuth.
    */
   async issue(request: IssueRequest): Promise<IssuedCertificate> {
     const serial = randomSerial();
@@ -105,12 +117,13 @@ export class DevCa {
       {
         serial,
         issuer: this.subject,
-        subject: commonNameDer(request.commonName),
+        subject: request.subject ?? commonNameDer(request.commonName),
         notBefore,
         notAfter,
         subjectPublicKeyInfo: request.subjectPublicKeyInfo,
-        keyUsages: KeyUsage.digitalSignature | (request.isRsa ? KeyUsage.keyEncipherment : 0),
-        extendedKeyUsages: [ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth],
+        // RFC 5480/8410: keyEncipherment belongs to RSA keys only
+        keyUsages: request.keyUsages ?? KeyUsage.digitalSignature | (request.isRsa ? KeyUsage.keyEncipherment : 0),
+        extendedKeyUsages: request.extendedKeyUsages ?? [ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth],
         altNames,
         authorityKeyIdentifier: this.keyIdentifier,
       },
@@ -122,8 +135,13 @@ export class DevCa {
   /** Sign a CSR from elsewhere: its signature must verify (proof of possession), then as `issue`. */
   async sign(request: SignRequest): Promise<IssuedCertificate> {
     if (!(await request.csr.verify())) throw Errors.internal('the certificate request signature does not verify');
-    const spki = new Uint8Array(request.csr.publicKey.rawData);
-    return this.issue({ ...request, subjectPublicKeyInfo: spki, isRsa: request.csr.publicKey.algorithm.name.startsWith('RSA') });
+    const { csr, subject, ...rest } = request;
+    return this.issue({
+      ...rest,
+      ...(subject === undefined ? {} : { subject: new Uint8Array(subject.toArrayBuffer()) }),
+      subjectPublicKeyInfo: new Uint8Array(csr.publicKey.rawData),
+      isRsa: csr.publicKey.algorithm.name.startsWith('RSA'),
+    });
   }
 }
 

@@ -29,6 +29,7 @@ describe('parseDriverConfig defaults', () => {
         vault: { ...config.vault, allowedAddresses: [...config.vault.allowedAddresses], tlsDirectories: [...config.vault.tlsDirectories], sharedLoginMounts: [...config.vault.sharedLoginMounts] },
         providers: [...config.providers],
         kube: { ...config.kube },
+        certificates: { ...config.certificates, signers: [...config.certificates.signers] },
       },
       {
         endpoint: process.env['CSI_ENDPOINT'] ?? 'unix:///csi/csi.sock',
@@ -81,6 +82,13 @@ describe('parseDriverConfig defaults', () => {
           kubernetesCaFile: '',
         },
         kube: { kubeconfig: '', requestTimeoutMs: 10_000, classCacheTtlMs: 10_000, events: false },
+        certificates: {
+          signers: ['cert-manager', 'vault', 'dev-ca'],
+          kubeApiServer: DRIVER_FLAGS['kube-api-server'].default,
+          kubeCaCert: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt',
+          maxDurationMs: 8760 * 3_600_000,
+          vaultPkiMount: 'pki',
+        },
       },
     );
     assert.equal(DRIVER_NAME, 'csi.credmount.dev');
@@ -238,7 +246,7 @@ describe('driverUsage', () => {
 
   test('lists every flag with its help and default', () => {
     const flags = Object.entries(DRIVER_FLAGS);
-    assert.equal(flags.length, 47);
+    assert.equal(flags.length, 52);
     for (const [name, flag] of flags) {
       const line = usage.split('\n').find((l) => l.trimStart().startsWith(`--${name} `));
       assert.ok(line !== undefined, `--${name} is listed`);

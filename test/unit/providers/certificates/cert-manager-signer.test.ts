@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startJwksServer, type RunningJwksServer } from '../../../../src/cli/kubelet-sim/jwks-server.js';
+import { ServiceAccountTokenIssuer } from '../../../../src/cli/kubelet-sim/token-issuer.js';
+import { parseCertificateAttributes } from '../../../../src/providers/certificates/attributes.js';
+import { createCsr, csrPem } from '../../../../src/providers/certificates/csr.js';
+import { generateNodeKey } from '../../../../src/providers/certificates/key-material.js';
+import { CertManagerSigner } from '../../../../src/providers/certificates/signers/cert-manager-signer.js';
+import type { SignInput } from '../../../../src/providers/certificates/signers/signer.js';
+import type { ServiceAccountToken } from '../../../../src/providers/provider.js';
+import { CredmountError } from '../../../../src/errors/credmount-error.js';
+import { KubeApiTestServer } from '../../../support/kube-api-server/index.js';
+
+const identity = { namespace: 'demo', podName: 'web-0', podUid: '6c1d3a57-7b44-4c1b-9d59-0d5b1f8a2e10', serviceAccountName: 'web' };
+const defaults = { vaultAddress: '', vaultAuthMountPath: 'kubernetes', vaultAudience: 'vault', vaultPkiMount: 'pki', vaultAllowedAddresses: [], maxDurationMs: 8760 * 3_600_000 };
+
+describe('cert-manager signer against the local Kubernetes API', () => {
+  let issuer: ServiceAccountTokenIssuer;
+  let jwks: RunningJwksServer;
+  let kube: KubeApiTestServer;
+  let signer: CertManagerSigner;
+  before(async () => {
+    issuer = await ServiceAccountTokenIssuer.create();
+    jwks = await startJwksServer(issuer);
+    kube = await KubeApiTestServer.start({ jwksUrl: jwks.jwksUri, issuer: issuer.issuer });
+    await kube.addIssuer('demo/ca');
+    await kube.addIssuer('demo/no', 'deny');
+    await kube.addIssuer('cluster-ca');
+    kube.grant('demo', 'web');
+    signer = new CertManagerSigner({ server: kube.url, caFile: undefined, pollMs: 20 });
+  });
+  after(async () => {
+    await kube.stop();
+    await jwks.stop();
+  });
+
+  async function input(issuerName: string, overrides: Partial<SignInput> = {}, audience = ''): Promise<SignInput> {
+    const spec = parseCertificateAttributes({ 'csi.cert-manager.io/issuer-name': issuerName, 'csi.cert-manager.io/common-name': 'web', 'csi.cert-manager.io/key-algorithm': 'ECDSA', 'csi.cert-manager.io/duration': '1h', 'csi.cert-manager.io/key-usages': 'server auth' }, identity, defaults);
+    const csr = await createCsr(spec, await generateNodeKey('ECDSA', 256));
+    const minted = await issuer.mint({ namespace: 'demo', podName: 'web-0', podUid: identity.podUid, serviceAccountName: 'web', audience });
+    const token: ServiceAccountToken = { audience: '', token: minted.token, expiresAt: new Date(minted.expirationTimestamp) };
+    return { volumeId: 'csi-1', spec, csr, csrPem: csrPem(csr), identity, tokens: new Map([['', token]]), now: new Date(), signal: new AbortController().signal, ...overrides };
+  }
+
+  test('creates the request as system:serviceaccount:<ns>:<sa> with the documented spec, waits for Ready, deletes it', async () => {
+    const signed = await signer.sign(await input('ca'));
+    assert.match(signed.chainPem, /^-----BEGIN CERTIFICATE-----/);
+    assert.match(signed.caPem, /^-----BEGIN CERTIFICATE-----/);
+    const [created] = [...kube.history.values()].slice(-1);
+    assert.equal(created?.spec.username, 'system:serviceaccount:demo:web');
+    assert.equal(created?.spec.duration, '1h0m0s');
+    assert.deepEqual(created?.spec.usages, ['server auth']);
+    assert.equal(created?.spec.isCA, false);
+    assert.equal(Buffer.from(created?.spec.request ?? '', 'base64').toString().startsWith('-----BEGIN CERTIFICATE REQUEST-----'), true);
+    assert.equal(created?.metadata.annotations?.['credmount.dev/volume-id'], 'csi-1');
+    assert.ok(kube.calls.every((c) => c.user === 'system:serviceaccount:demo:web'));
+    assert.equal(kube.live().length, 0);
+  });
+
+  test("a token for another audience is not the API server's: 401 becomes UNAUTHENTICATED", async () => {
+    await assert.rejects(signer.sign(await input('ca', {}, 'vault')), (error: unknown) => {
+      assert.ok(error instanceof CredmountError);
+      assert.equal(error.status, 'UNAUTHENTICATED');
+      assert.match(error.message, /the API server answered 401/);
+      return true;
+    });
+  });
+
+  test('a token signed by another key (not the cluster\'s JWKS) is refused with 401, and nothing is created', async () => {
+    const forger = await ServiceAccountTokenIssuer.create();
+    const minted = await forger.mint({ namespace: 'demo', podName: 'web-0', podUid: identity.podUid, serviceAccountName: 'web', audience: '' });
+    const before = kube.history.size;
+    const forged = await input('ca', { tokens: new Map([['', { audience: '', token: minted.token, expiresAt: new Date(minted.expirationTimestamp) }]]) });
+    await assert.rejects(signer.sign(forged), /UNAUTHENTICATED|answered 401/);
+    assert.equal(kube.history.size, before);
+    assert.equal(kube.calls.at(-1)?.user, undefined);
+  });
+
+  test('a CSR the issuer cannot read: InvalidRequest becomes FAILED_PRECONDITION', async () => {
+    const good = await input('ca');
+    const broken = good.csrPem.replace(/^(-----BEGIN CERTIFICATE REQUEST-----\n)(.)/, (_m, head: string, c: string) => `${head}${c === 'A' ? 'B' : 'A'}`);
+    await assert.rejects(signer.sign({ ...good, csrPem: broken }), (error: unknown) => {
+      assert.ok(error instanceof CredmountError);
+      assert.equal(error.status, 'FAILED_PRECONDITION');
+      assert.match(error.message, /invalid request: RequestParsingError: Failed to decode CSR in spec\.request/);
+      return true;
+    });
+    assert.equal(kube.live().length, 0);
+  });
+
+  test('a long pod name still gives a valid object name (DNS-1123 subdomain)', async () => {
+    await signer.sign(await input('ca', { identity: { ...identity, podName: `${'a'.repeat(39)}.bbbbbbbb` } }));
+    const name = [...kube.history.values()].at(-1)?.metadata.name ?? '';
+    assert.match(name, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/);
+    assert.ok(name.length <= 253);
+  });
+
+  test('a ClusterIssuer is referenced by kind and name', async () => {
+    const base = await input('cluster-ca');
+    const signed = await signer.sign({ ...base, spec: { ...base.spec, issuer: { name: 'cluster-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' } } });
+    assert.match(signed.caPem, /BEGIN CERTIFICATE/);
+    assert.deepEqual([...kube.history.values()].at(-1)?.spec.issuerRef, { name: 'cluster-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' });
+  });
+
+  test('denied: PERMISSION_DENIED with the approver\'s reason, and the request is deleted', async () => {
+    await assert.rejects(signer.sign(await input('no')), /access denied: cert-manager denied it: policy\.cert-manager\.io: No policy approved this request/);
+    assert.equal(kube.live().length, 0);
+  });
+
+  test('an issuer that never answers: abandoned at the deadline with the pending reason, and deleted', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('deadline')), 300);
+    await assert.rejects(signer.sign(await input('missing', { signal: controller.signal })), /not ready before the fetch deadline \(Pending: Referenced "Issuer" not found/);
+    assert.equal(kube.live().length, 0);
+  });
+
+  test('one request in flight per volume: a second sign for the volume waits for the first', async () => {
+    const before = kube.history.size;
+    const first = signer.sign(await input('ca'));
+    const second = signer.sign(await input('ca'));
+    await Promise.all([first, second]);
+    const made = [...kube.history.values()].slice(before);
+    assert.equal(made.length, 2);
+    const methods = kube.calls.slice(-kube.calls.length + kube.calls.findIndex((c, i) => c.method === 'POST' && kube.calls.slice(i).filter((d) => d.method === 'POST').length === 2)).map((c) => c.method);
+    // POST, GET…, DELETE, then POST, GET…, DELETE: never two requests at once
+    const secondPost = methods.lastIndexOf('POST');
+    assert.equal(methods[0], 'POST');
+    assert.ok(methods.indexOf('DELETE') < secondPost, methods.join(' '));
+  });
+});
