@@ -149,6 +149,24 @@ describe('GCP provider end to end (workload identity federation) through the kub
     assert.equal((await world.simulator.unpublish(pod)).ok, true);
   });
 
+  test('an answer without a payload is refused, not written as an empty file; an empty secret still mounts', async () => {
+    world.addVersion('payload-less', 'content');
+    world.grant('payload-less', world.principal('demo', 'app'));
+    await world.google.setFault({ kind: 'no-payload' });
+    const refused = await world.simulator.publish(world.pod(secretsYaml([`projects/${P}/secrets/payload-less/versions/1`, 'v'])));
+    await world.google.setFault(undefined);
+    assert.equal(refused.code, 'UNAVAILABLE');
+    assert.match(refused.message ?? '', /secrets\/payload-less\/versions\/1: the answer has no name or payload/);
+    assert.equal(await exists(refused.targetPath), false);
+    world.addVersion('empty', '');
+    world.grant('empty', world.principal('demo', 'app'));
+    const pod = world.pod(secretsYaml([`projects/${P}/secrets/empty/versions/1`, 'e']));
+    const empty = await world.simulator.publish(pod);
+    assert.equal(empty.ok, true, empty.message);
+    assert.equal(await readFile(join(empty.targetPath, 'e'), 'utf8'), '');
+    assert.equal((await world.simulator.unpublish(pod)).ok, true);
+  });
+
   test('429 with RetryInfo: old content stays and no request is sent before retryDelay; then an outage: old content stays; then recovery', async () => {
     world.addVersion('limited', 'before');
     world.grant('limited', world.principal('demo', 'app'));

@@ -168,7 +168,7 @@ export class GcpTestServer {
       return;
     }
     const fault = this.fault;
-    const faulted = fault !== undefined && (fault.kind === 'corrupt-checksum' ? false : (fault.on ?? ['sts', 'gke', 'iam', 'access']).includes(route.kind));
+    const faulted = fault !== undefined && (fault.kind === 'corrupt-checksum' || fault.kind === 'no-payload' ? false : (fault.on ?? ['sts', 'gke', 'iam', 'access']).includes(route.kind));
     if (faulted && fault.kind === 'down') {
       req.socket.destroy();
       return;
@@ -331,6 +331,7 @@ export class GcpTestServer {
     if (entry === undefined) return rpcError('NOT_FOUND', `Secret Version [${parent}/versions/${version}] not found.`);
     if (entry.state !== 'ENABLED') return rpcError('FAILED_PRECONDITION', `Secret Version [${parent}/versions/${entry.number}] is in ${entry.state} state.`);
     const checksum = crc32cReference(entry.data);
+    if (this.fault?.kind === 'no-payload') return ok({ name: `${parent}/versions/${entry.number}` });
     const corrupt = this.fault?.kind === 'corrupt-checksum';
     return ok({ name: `${parent}/versions/${entry.number}`, payload: { data: entry.data.toString('base64'), dataCrc32c: String(corrupt ? (checksum ^ 1) >>> 0 : checksum) } });
   }

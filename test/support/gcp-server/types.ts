@@ -47,4 +47,6 @@ export type Fault =
   /** The connection is dropped without an answer. */
   | { readonly kind: 'down'; readonly on?: readonly EndpointKind[] }
   /** Secret Manager answers with a payload whose dataCrc32c does not match. */
-  | { readonly kind: 'corrupt-checksum' };
+  | { readonly kind: 'corrupt-checksum' }
+  /** Secret Manager answers 200 with the version's name but no `payload` (a broken answer). */
+  | { readonly kind: 'no-payload' };
