@@ -243,7 +243,7 @@ export function parseDriverConfig(argv: readonly string[]): DriverConfig {
     if (!(URL.canParse(text(name)) && /^https?:$/.test(new URL(text(name)).protocol))) throw new ConfigError(`--${name}: ${JSON.stringify(text(name))} is not an http(s) URL`);
   }
   const regional = text('gcp-regional-secret-manager-endpoint');
-  if (!regional.includes('{location}') || !URL.canParse(regional.replace('{location}', 'us-central1'))) {
+  if (!regional.includes('{location}') || !URL.canParse(regional.replace('{location}', 'us-central1')) || !/^https?:$/.test(new URL(regional.replace('{location}', 'us-central1')).protocol)) {
     throw new ConfigError('--gcp-regional-secret-manager-endpoint must be an http(s) URL containing {location}');
   }
   const kubernetesApi = text('gcp-kubernetes-api');

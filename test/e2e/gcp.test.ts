@@ -149,6 +149,24 @@ describe('GCP provider end to end (workload identity federation) through the kub
     assert.equal((await world.simulator.unpublish(pod)).ok, true);
   });
 
+  test('an answer without a payload is refused, not written as an empty file; an empty secret still mounts', async () => {
+    world.addVersion('payload-less', 'content');
+    world.grant('payload-less', world.principal('demo', 'app'));
+    await world.google.setFault({ kind: 'no-payload' });
+    const refused = await world.simulator.publish(world.pod(secretsYaml([`projects/${P}/secrets/payload-less/versions/1`, 'v'])));
+    await world.google.setFault(undefined);
+    assert.equal(refused.code, 'UNAVAILABLE');
+    assert.match(refused.message ?? '', /secrets\/payload-less\/versions\/1: the answer has no name or payload/);
+    assert.equal(await exists(refused.targetPath), false);
+    world.addVersion('empty', '');
+    world.grant('empty', world.principal('demo', 'app'));
+    const pod = world.pod(secretsYaml([`projects/${P}/secrets/empty/versions/1`, 'e']));
+    const empty = await world.simulator.publish(pod);
+    assert.equal(empty.ok, true, empty.message);
+    assert.equal(await readFile(join(empty.targetPath, 'e'), 'utf8'), '');
+    assert.equal((await world.simulator.unpublish(pod)).ok, true);
+  });
+
   test('429 with RetryInfo: old content stays and no request is sent before retryDelay; then an outage: old content stays; then recovery', async () => {
     world.addVersion('limited', 'before');
     world.grant('limited', world.principal('demo', 'app'));
@@ -178,6 +196,55 @@ describe('GCP provider end to end (workload identity federation) through the kub
     world.clock.advance(10 * 60_000);
     assert.equal((await world.simulator.publish(pod)).ok, true);
     assert.equal(await readFile(join(published.targetPath, 'k'), 'utf8'), 'after');
+    assert.equal((await world.simulator.unpublish(pod)).ok, true);
+  });
+
+  test('503 with Retry-After and no RetryInfo: old content stays and no request is sent before Retry-After has passed', async () => {
+    world.addVersion('busy', 'before');
+    world.grant('busy', world.principal('demo', 'app'));
+    const pod = world.pod(secretsYaml([`projects/${P}/secrets/busy/versions/latest`, 'k']));
+    const published = await world.simulator.publish(pod);
+    assert.equal(published.ok, true, published.message);
+    world.addVersion('busy', 'after');
+    await world.google.setFault({ kind: 'unavailable', retryAfterSeconds: 300, on: ['access'] });
+    world.clock.advance(2 * 60_000 + 1_000);
+    world.google.resetObservations();
+    assert.equal((await world.simulator.publish(pod)).ok, true, 'the content is still valid: kubelet sees success');
+    assert.deepEqual(world.google.requests.map((r) => `${r.kind} ${r.status}`), ['access 503']);
+    for (let i = 0; i < 4; i++) {
+      world.clock.advance(KUBELET_CADENCE_MS);
+      await world.simulator.publish(pod);
+    }
+    assert.equal(world.google.requests.length, 1, 'no request before Retry-After (300 s) has passed');
+    await world.google.setFault(undefined);
+    world.clock.advance(KUBELET_CADENCE_MS);
+    assert.equal((await world.simulator.publish(pod)).ok, true);
+    assert.equal(await readFile(join(published.targetPath, 'k'), 'utf8'), 'after');
+    assert.equal((await world.simulator.unpublish(pod)).ok, true);
+  });
+
+  test('versions/latest is the newest version whatever its state: a disabled newest version is reported and the old content kept; the next enabled one appears', async () => {
+    const resource = { projectNumber: PROJECT.projectNumber, secret: 'newest-disabled' };
+    world.addVersion('newest-disabled', 'one');
+    world.grant('newest-disabled', world.principal('demo', 'app'));
+    const pod = world.pod(secretsYaml([`projects/${P}/secrets/newest-disabled/versions/latest`, 'k']));
+    const published = await world.simulator.publish(pod);
+    assert.equal(published.ok, true, published.message);
+    const two = world.addVersion('newest-disabled', 'two');
+    world.google.setVersionState(resource, two, 'DISABLED');
+    world.clock.advance(2 * 60_000 + 1_000);
+    world.google.resetObservations();
+    assert.equal((await world.simulator.publish(pod)).ok, true, 'the old content is still valid');
+    assert.deepEqual(world.google.requests.map((r) => `${r.kind} ${r.status}`), ['access 400'], 'latest is version 2, which is disabled');
+    assert.equal(await readFile(join(published.targetPath, 'k'), 'utf8'), 'one');
+    const fresh = await world.simulator.publish(world.pod(secretsYaml([`projects/${P}/secrets/newest-disabled/versions/latest`, 'k'])));
+    assert.equal(fresh.code, 'FAILED_PRECONDITION', 'a new pod gets the reason, not version 1');
+    assert.match(fresh.message ?? '', /versions\/2\] is in DISABLED state/);
+    assert.equal(await exists(fresh.targetPath), false);
+    world.addVersion('newest-disabled', 'three');
+    world.clock.advance(10 * 60_000);
+    assert.equal((await world.simulator.publish(pod)).ok, true);
+    assert.equal(await readFile(join(published.targetPath, 'k'), 'utf8'), 'three');
     assert.equal((await world.simulator.unpublish(pod)).ok, true);
   });
 

@@ -119,6 +119,9 @@ function parseSecret(item: YamlNode, index: number): GcpSecret {
   if (path.startsWith('/') || path.split('/').some((part) => part === '..' || part === '.' || part === '') || path.includes('\0')) {
     throw Errors.parameterInvalid(`${at}.${pathField}`, `${JSON.stringify(path)} must be a relative path inside the volume (no "..", ".", empty segments or leading "/")`);
   }
+  // `..data` and friends are the volume writer's own entries (kubelet's AtomicWriter reserves them
+  // too): refused here, before any token is exchanged, rather than by storage after the reads.
+  if (path.startsWith('..')) throw Errors.parameterInvalid(`${at}.${pathField}`, `${JSON.stringify(path)}: names starting with ".." are reserved for the volume's internal entries`);
   const extractJSONKey = str('extractJSONKey') || undefined;
   const extractYAMLKey = str('extractYAMLKey') || undefined;
   if (extractJSONKey !== undefined && extractYAMLKey !== undefined) throw Errors.parameterInvalid(`${at}.extractYAMLKey`, 'cannot be set together with extractJSONKey');

@@ -40,6 +40,8 @@ export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platf
 /** Renew this long before expiry (google-auth-library's default eager refresh is 5 minutes too). */
 const EXPIRY_MARGIN_MS = 5 * 60_000;
 const MAX_CACHED = 1000;
+/** A shared exchange (STS, then IAM Credentials) is given up after this long. */
+const EXCHANGE_TIMEOUT_MS = 60_000;
 
 interface StsResponse {
   readonly access_token?: unknown;
@@ -72,12 +74,18 @@ export class GoogleTokens {
     if (cached !== undefined && nowMs < cached.renewAtMs) return cached;
     let pending = this.inFlight.get(key);
     if (pending === undefined) {
-      pending = this.obtain(key, identity, jwt, impersonation, nowMs, signal).finally(() => this.inFlight.delete(key));
+      // The exchange is shared by every caller for this identity, so it must not be abandoned
+      // with the first caller's signal (its volume's timeout): it runs under its own timeout, and
+      // each caller stops waiting when its own signal aborts.
+      pending = this.obtain(key, identity, jwt, impersonation, nowMs, AbortSignal.timeout(EXCHANGE_TIMEOUT_MS))
+        .then((token) => {
+          this.remember(token, nowMs);
+          return token;
+        })
+        .finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
-    const token = await pending;
-    this.remember(token, nowMs);
-    return token;
+    return untilAborted(pending, signal);
   }
 
   /** Secret Manager refused this token (401): the next request obtains a new one. */
@@ -158,6 +166,16 @@ export class GoogleTokens {
       )
       .digest('hex');
   }
+}
+
+/** `promise`, or the signal's reason as soon as it aborts (the promise itself goes on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function accessToken(token: string, expiresAtMs: number, nowMs: number, key: string): GoogleAccessToken {

@@ -37,7 +37,10 @@ export async function accessSecretVersion(resource: SecretVersionName, accessTok
   const what = `Secret Manager secret version ${resource.name}`;
   const response = await googleRequest<AccessResponse>({ url: accessUrl(resource, endpoints), method: 'GET', accessToken, signal, what, service: 'Secret Manager' });
   const data = response.payload?.data;
-  if (typeof response.name !== 'string' || (data !== undefined && typeof data !== 'string')) throw Errors.backendUnavailable('Secret Manager', `${what}: the answer has no name or payload`);
+  // An empty secret still has a payload (`{}`: proto3 JSON omits empty bytes); an answer without
+  // one is broken and must not become an empty file.
+  const payload: unknown = response.payload;
+  if (typeof response.name !== 'string' || typeof payload !== 'object' || payload === null || (data !== undefined && typeof data !== 'string')) throw Errors.backendUnavailable('Secret Manager', `${what}: the answer has no name or payload`);
   const bytes = Buffer.from(data ?? '', 'base64');
   const expected = response.payload?.dataCrc32c;
   // Versions added before checksums existed have none; every other answer carries one.

@@ -168,7 +168,7 @@ export class GcpTestServer {
       return;
     }
     const fault = this.fault;
-    const faulted = fault !== undefined && (fault.kind === 'corrupt-checksum' ? false : (fault.on ?? ['sts', 'gke', 'iam', 'access']).includes(route.kind));
+    const faulted = fault !== undefined && (fault.kind === 'corrupt-checksum' || fault.kind === 'no-payload' ? false : (fault.on ?? ['sts', 'gke', 'iam', 'access']).includes(route.kind));
     if (faulted && fault.kind === 'down') {
       req.socket.destroy();
       return;
@@ -186,7 +186,8 @@ export class GcpTestServer {
         { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${fault.retryDelaySeconds}s` },
       ]);
     } else if (faulted && fault.kind === 'unavailable') {
-      reply = rpcError('UNAVAILABLE', 'The service is currently unavailable.');
+      const unavailable = rpcError('UNAVAILABLE', 'The service is currently unavailable.');
+      reply = fault.retryAfterSeconds === undefined ? unavailable : { ...unavailable, headers: { 'retry-after': String(fault.retryAfterSeconds) } };
     } else {
       reply = await route.handler(req, body).catch((error: unknown) => rpcError('INVALID_ARGUMENT', error instanceof Error ? error.message : String(error)));
     }
@@ -324,10 +325,13 @@ export class GcpTestServer {
     if (secret === undefined) return this.anyAccess(caller) ? rpcError('NOT_FOUND', `Secret [${name.replace(/\/versions\/.*$/, '')}] not found or has no versions.`) : denied;
     if (!secret.accessors.has(caller)) return denied;
     const parent = `projects/${secret.projectNumber}${location === undefined ? '' : `/locations/${location}`}/secrets/${secret.id}`;
-    const entry = version === 'latest' ? [...secret.versions].reverse().find((v) => v.state === 'ENABLED') : /^\d+$/.test(version) ? secret.versions[Number(version) - 1] : undefined;
+    // `latest` is "an alias to the most recently created SecretVersion" (the access reference):
+    // the newest version whatever its state, so a disabled newest version fails like any other.
+    const entry = version === 'latest' ? secret.versions.at(-1) : /^\d+$/.test(version) ? secret.versions[Number(version) - 1] : undefined;
     if (entry === undefined) return rpcError('NOT_FOUND', `Secret Version [${parent}/versions/${version}] not found.`);
     if (entry.state !== 'ENABLED') return rpcError('FAILED_PRECONDITION', `Secret Version [${parent}/versions/${entry.number}] is in ${entry.state} state.`);
     const checksum = crc32cReference(entry.data);
+    if (this.fault?.kind === 'no-payload') return ok({ name: `${parent}/versions/${entry.number}` });
     const corrupt = this.fault?.kind === 'corrupt-checksum';
     return ok({ name: `${parent}/versions/${entry.number}`, payload: { data: entry.data.toString('base64'), dataCrc32c: String(corrupt ? (checksum ^ 1) >>> 0 : checksum) } });
   }
@@ -372,10 +376,14 @@ export function gkePrincipal(c: GkeCluster, namespace: string, serviceAccount: s
 function checkExchangeFields(fields: Record<string, string>): Reply | undefined {
   if (fields['grant_type'] !== TOKEN_EXCHANGE) return oauthError('unsupported_grant_type', `Unsupported grant type ${JSON.stringify(fields['grant_type'] ?? '')}.`);
   if (!SUBJECT_TYPES.includes(fields['subject_token_type'] ?? '')) return oauthError('invalid_request', 'Invalid value for "subject_token_type".');
-  if (fields['requested_token_type'] !== undefined && fields['requested_token_type'] !== 'urn:ietf:params:oauth:token-type:access_token') return oauthError('invalid_request', 'Invalid value for "requested_token_type".');
+  // requested_token_type is required (ExchangeTokenRequest), and so is scope when an external
+  // credential is exchanged for a Google access token, which is all this server does.
+  if (fields['requested_token_type'] === undefined) return oauthError('invalid_request', 'Missing required parameter: "requested_token_type".');
+  if (fields['requested_token_type'] !== 'urn:ietf:params:oauth:token-type:access_token') return oauthError('invalid_request', 'Invalid value for "requested_token_type".');
   if (!fields['subject_token']) return oauthError('invalid_request', 'Missing required parameter: "subject_token".');
   if (!fields['audience']) return oauthError('invalid_request', 'Missing required parameter: "audience".');
-  if (fields['scope'] !== undefined && !fields['scope'].split(' ').includes(CLOUD_PLATFORM)) return oauthError('invalid_scope', 'The scope must include cloud-platform.');
+  if (fields['scope'] === undefined) return oauthError('invalid_request', 'Missing required parameter: "scope".');
+  if (!fields['scope'].split(' ').includes(CLOUD_PLATFORM)) return oauthError('invalid_scope', 'The scope must include cloud-platform.');
   return undefined;
 }
 
@@ -424,6 +432,6 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 function send(res: ServerResponse, reply: Reply): void {
   const text = JSON.stringify(reply.body);
-  res.writeHead(reply.status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(reply.status, { ...reply.headers, 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }

@@ -42,9 +42,11 @@ export interface RequestRecord {
 export type Fault =
   /** 429 RESOURCE_EXHAUSTED with a google.rpc.RetryInfo detail. */
   | { readonly kind: 'rate-limited'; readonly retryDelaySeconds: number; readonly on?: readonly EndpointKind[] }
-  /** 503 UNAVAILABLE. */
-  | { readonly kind: 'unavailable'; readonly on?: readonly EndpointKind[] }
+  /** 503 UNAVAILABLE; with `retryAfterSeconds`, a `Retry-After` header (and no RetryInfo), as a front end sends it. */
+  | { readonly kind: 'unavailable'; readonly retryAfterSeconds?: number; readonly on?: readonly EndpointKind[] }
   /** The connection is dropped without an answer. */
   | { readonly kind: 'down'; readonly on?: readonly EndpointKind[] }
   /** Secret Manager answers with a payload whose dataCrc32c does not match. */
-  | { readonly kind: 'corrupt-checksum' };
+  | { readonly kind: 'corrupt-checksum' }
+  /** Secret Manager answers 200 with the version's name but no `payload` (a broken answer). */
+  | { readonly kind: 'no-payload' };

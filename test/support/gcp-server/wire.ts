@@ -6,6 +6,8 @@
 export interface Reply {
   readonly status: number;
   readonly body: unknown;
+  /** Extra response headers (`Retry-After`). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export function ok(body: unknown): Reply {

@@ -201,6 +201,7 @@ describe('parseDriverConfig refusals', () => {
     ['a pool provider that is not a full name', ['--gcp-workload-identity-provider=projects/1/locations/global/workloadIdentityPools/p/providers/x', ...JWKS], ['--gcp-workload-identity-provider']],
     ['a GKE cluster that is not a resource name', ['--gcp-gke-cluster=prod', ...JWKS], ['--gcp-gke-cluster']],
     ['a regional endpoint without {location}', ['--gcp-regional-secret-manager-endpoint=https://secretmanager.googleapis.com', ...JWKS], ['--gcp-regional-secret-manager-endpoint', '{location}']],
+    ['a regional endpoint that is not http(s)', ['--gcp-regional-secret-manager-endpoint=file:///tmp/{location}', ...JWKS], ['--gcp-regional-secret-manager-endpoint', 'http(s)']],
     ['an STS endpoint that is not a URL', ['--gcp-sts-endpoint=sts.googleapis.com', ...JWKS], ['--gcp-sts-endpoint']],
     ['a token lifetime over 12h', ['--gcp-token-lifetime=13h', ...JWKS], ['--gcp-token-lifetime']],
     ['a Kubernetes API that is not a URL', ['--gcp-kubernetes-api=kubernetes.default', ...JWKS], ['--gcp-kubernetes-api']],

@@ -115,6 +115,7 @@ describe('gcp parameters', () => {
     ['a missing path', { secrets: '- resourceName: projects/demo-project/secrets/db/versions/1\n' }, 'volume_context.secrets[0].path', /is required/],
     ['an absolute path', { secrets: '- resourceName: projects/demo-project/secrets/db/versions/1\n  path: /etc/passwd\n' }, 'volume_context.secrets[0].path', /relative path/],
     ['a climbing fileName', { secrets: '- resourceName: projects/demo-project/secrets/db/versions/1\n  fileName: ../x\n' }, 'volume_context.secrets[0].fileName', /relative path/],
+    ['a path the volume writer reserves', { secrets: '- resourceName: projects/demo-project/secrets/db/versions/1\n  path: ..data\n' }, 'volume_context.secrets[0].path', /reserved for the volume's internal entries/],
     ['a duplicate path', { secrets: `${ONE}${ONE}` }, 'volume_context.secrets[1].path', /used by another secret/],
     ['both extract keys', { secrets: `${ONE}  extractJSONKey: a\n  extractYAMLKey: b\n` }, 'volume_context.secrets[0].extractYAMLKey', /together with extractJSONKey/],
     ['a mode above 0777', { secrets: `${ONE}  mode: 01000\n` }, 'volume_context.secrets[0].mode', /between 0000 and 0777/],
