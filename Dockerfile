@@ -17,11 +17,14 @@ COPY proto ./proto
 RUN npx tsc -p tsconfig.json && test -f dist/src/cli/main.js
 
 # 2. Production dependencies only, installed on the same base so native packages (koffi)
-#    match the runtime.
+#    match the runtime; koffi's prebuilt binaries for other platforms are removed.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY scripts/prune-production-deps.sh /usr/local/bin/
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && prune-production-deps.sh node_modules \
+ && npm cache clean --force
 
 # 3. Runtime.
 FROM ${NODE_IMAGE}
