@@ -64,6 +64,18 @@ export async function renderChartError(options: RenderOptions): Promise<string> 
   throw new Error(`helm template succeeded but should have failed (${JSON.stringify(options)})`);
 }
 
+/** `helm lint --strict` (warnings fail too) with a values file; its output. */
+export async function lintChart(valuesFile?: string): Promise<string> {
+  const args = ['lint', CHART_DIR, '--strict', '--kube-version', KUBE_VERSION, '--namespace', 'credmount', ...(valuesFile === undefined ? [] : ['--values', valuesFile])];
+  try {
+    const { stdout } = await run(await helmBinary(), args);
+    return stdout;
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string };
+    return `${e.stdout ?? ''}${e.stderr ?? ''}`;
+  }
+}
+
 export function parseManifests(text: string): K8sObject[] {
   const objects: K8sObject[] = [];
   for (const document of parseAllDocuments(text)) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { basename } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, DRIVER_FLAGS, parseDriverConfig, type DriverConfig } from '../../src/cli/config.js';
-import { effectiveValues, exampleValuesFiles, findOne, renderChart, renderChartError, type K8sObject } from './chart-support.js';
+import { effectiveValues, exampleValuesFiles, findOne, lintChart, renderChart, renderChartError, type K8sObject } from './chart-support.js';
 
 /**
  * The chart and the driver agree: the flags the chart renders are parsed by the driver's own
@@ -120,6 +120,20 @@ describe('values the cluster or the driver would refuse fail helm template, nami
       assert.match(await renderChartError({ set }), message);
     });
   }
+
+  it('a misspelt or mistyped value fails against values.schema.json instead of being ignored', async () => {
+    assert.match(await renderChartError({ set: ['providers.vault.flag.address=https://x'] }), /at '\/providers\/vault': additional properties 'flag' not allowed/);
+    assert.match(await renderChartError({ set: ['metrics.prot=9000'] }), /at '\/metrics': additional properties 'prot' not allowed/);
+    assert.match(await renderChartError({ set: ['driver.logLevel=verbose'] }), /at '\/driver\/logLevel': value must be one of/);
+    assert.match(await renderChartError({ set: ['kubeletDir=var/lib/kubelet'] }), /at '\/kubeletDir'/);
+  });
+
+  it('helm lint --strict passes for the defaults and every example', async () => {
+    for (const file of [undefined, ...(await exampleValuesFiles())]) {
+      const output = await lintChart(file);
+      assert.match(output, /1 chart\(s\) linted, 0 chart\(s\) failed/, `${file ?? 'defaults'}: ${output}`);
+    }
+  });
 
   it('providers that share an audience and lifetime share one tokenRequests entry', async () => {
     const objects = await renderChart({ set: ['providers.embedded.enabled=true', 'providers.embedded.audience=vault', 'providers.embedded.flags.jwks-url=https://x'] });
