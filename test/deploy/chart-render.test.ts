@@ -175,6 +175,8 @@ for (const { name, file } of cases) {
       const role = findOne(objects, 'ClusterRole') as unknown as { metadata: { name: string }; rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
       const expected = [{ apiGroups: ['secrets-store.csi.x-k8s.io'], resources: ['secretproviderclasses'], verbs: ['get', 'list', 'watch'] }];
       if (values.events.enabled) expected.push({ apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] });
+      // The driver records Events exactly when it may.
+      assert.equal(argValue(container(objects, 'driver'), 'kube-events'), values.events.enabled ? 'true' : undefined);
       assert.deepEqual(role.rules, expected);
       const flat = JSON.stringify(role.rules);
       for (const forbidden of ['"*"', 'secrets"', 'serviceaccounts', 'token', 'impersonate', 'pods']) assert.ok(!flat.includes(forbidden), `no rule mentions ${forbidden}`);
