@@ -38,7 +38,7 @@ interface Values {
   serviceAccount: { name: string };
   driver: { livenessViaCsiProbe: boolean; defaultProvider: string };
   csiDriver: { serviceAccountTokenInSecrets: boolean; extraTokenRequests: { audience?: string; expirationSeconds?: number }[] };
-  providers: Record<string, { enabled: boolean; name?: string; audience?: string; expirationSeconds?: number }>;
+  providers: Record<string, { enabled: boolean; name?: string; audience?: string; expirationSeconds?: number; serviceAccountAnnotations?: boolean }>;
 }
 
 const cases: { name: string; file: string | undefined }[] = [{ name: 'defaults', file: undefined }, ...(await exampleValuesFiles()).map((file) => ({ name: basename(file), file }))];
@@ -98,7 +98,7 @@ for (const { name, file } of cases) {
       assert.equal(new Set(tokenRequests.map((t) => t.audience)).size, tokenRequests.length, 'audiences are unique (the API server refuses duplicates)');
       for (const t of tokenRequests) assert.ok(Number.isInteger(t.expirationSeconds) && t.expirationSeconds >= 600 && t.expirationSeconds < 2 ** 32, `expirationSeconds ${t.expirationSeconds} is in the API's range`);
       if (values.providers['vault']?.enabled === true) assert.ok(tokenRequests.some((t) => t.audience === (values.providers['vault']?.audience ?? 'vault')));
-      if (values.providers['certManager']?.enabled === true) assert.ok(tokenRequests.some((t) => t.audience === ''), 'cert-manager uses the API server audience ""');
+      if (values.providers['certificates']?.enabled === true) assert.ok(tokenRequests.some((t) => t.audience === ''), 'cert-manager certificates use the API server audience ""');
     });
 
     it('runs a privileged node plugin with Bidirectional propagation on the kubelet pods directory and a hostPath state directory', () => {
@@ -174,12 +174,17 @@ for (const { name, file } of cases) {
     it('grants the least RBAC: read SecretProviderClasses, events only when enabled, nothing else', () => {
       const role = findOne(objects, 'ClusterRole') as unknown as { metadata: { name: string }; rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
       const expected = [{ apiGroups: ['secrets-store.csi.x-k8s.io'], resources: ['secretproviderclasses'], verbs: ['get', 'list', 'watch'] }];
+      const gcp = values.providers['gcp'];
+      const serviceAccountRule = { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get'] };
+      if (gcp?.enabled === true && gcp.serviceAccountAnnotations === true) expected.push(serviceAccountRule);
       if (values.events.enabled) expected.push({ apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] });
       // The driver records Events exactly when it may.
       assert.equal(argValue(container(objects, 'driver'), 'kube-events'), values.events.enabled ? 'true' : undefined);
       assert.deepEqual(role.rules, expected);
-      const flat = JSON.stringify(role.rules);
+      // The opt-in gcp rule reads service-account objects (annotations); nothing else may touch them.
+      const flat = JSON.stringify(role.rules.filter((r) => JSON.stringify(r) !== JSON.stringify(serviceAccountRule)));
       for (const forbidden of ['"*"', 'secrets"', 'serviceaccounts', 'token', 'impersonate', 'pods']) assert.ok(!flat.includes(forbidden), `no rule mentions ${forbidden}`);
+      assert.equal(argValue(container(objects, 'driver'), 'gcp-service-account-annotations'), gcp?.enabled === true && gcp.serviceAccountAnnotations === true ? 'true' : undefined);
       const binding = findOne(objects, 'ClusterRoleBinding') as unknown as { roleRef: { kind: string; name: string }; subjects: { kind: string; name: string; namespace: string }[] };
       assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name });
       const sa = findOne(objects, 'ServiceAccount');

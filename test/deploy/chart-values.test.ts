@@ -20,29 +20,40 @@ function driverArgs(objects: readonly K8sObject[]): string[] {
 }
 
 /**
- * Parse with the driver's parser. Providers other helpers are still adding (gcp, cert-manager)
+ * Parse with the driver's parser. Providers other helpers are still adding (gcp, certificates)
  * are unknown to this driver build: they and their flags are set aside and reported, so the
  * rest is still checked, and the check tightens by itself once they land.
  */
 function parseAsDriver(args: string[]): { config: DriverConfig; pending: string[] } {
   const pending: string[] = [];
   let argv = args;
+  // A flag of a pending provider that this driver build does not know yet: set the provider aside.
+  for (const provider of PENDING_PROVIDERS) {
+    const unknownFlag = argv.some((a) => a.startsWith(`--${provider}-`) && !((/^--([a-z0-9-]+)=/.exec(a)?.[1] ?? '') in DRIVER_FLAGS));
+    if (unknownFlag) argv = withoutProvider(argv, provider, pending);
+  }
   for (;;) {
     try {
       return { config: parseDriverConfig(argv), pending };
     } catch (error) {
       const unknown = error instanceof ConfigError ? /--providers: unknown provider "([^"]+)"/.exec(error.message)?.[1] : undefined;
-      if (unknown === undefined || !['gcp', 'cert-manager'].includes(unknown)) throw error;
-      pending.push(unknown);
-      const providers = (argv.find((a) => a.startsWith('--providers=')) ?? '--providers=').slice('--providers='.length).split(',').filter((p) => p !== unknown && p !== '');
-      // Only pending providers enabled: vault (no required flags) stands in, to check the rest.
-      if (providers.length === 0) providers.push('vault');
-      argv = argv
-        .filter((a) => !a.startsWith(`--${unknown}-`))
-        .map((a) => (a.startsWith('--providers=') ? `--providers=${providers.join(',')}` : a))
-        .map((a) => (a === `--default-provider=${unknown}` ? `--default-provider=${providers[0]}` : a));
+      if (unknown === undefined || !PENDING_PROVIDERS.includes(unknown)) throw error;
+      argv = withoutProvider(argv, unknown, pending);
     }
   }
+}
+
+const PENDING_PROVIDERS = ['gcp', 'certificates'];
+
+function withoutProvider(argv: string[], provider: string, pending: string[]): string[] {
+  pending.push(provider);
+  const providers = (argv.find((a) => a.startsWith('--providers=')) ?? '--providers=').slice('--providers='.length).split(',').filter((p) => p !== provider && p !== '');
+  // Only pending providers enabled: vault (no required flags) stands in, to check the rest.
+  if (providers.length === 0) providers.push('vault');
+  return argv
+    .filter((a) => !a.startsWith(`--${provider}-`))
+    .map((a) => (a.startsWith('--providers=') ? `--providers=${providers.join(',')}` : a))
+    .map((a) => (a === `--default-provider=${provider}` ? `--default-provider=${providers[0]}` : a));
 }
 
 /**
@@ -67,7 +78,7 @@ describe('the driver accepts the flags the chart renders', () => {
       for (const arg of args) {
         const flag = /^--([a-z0-9-]+)=/.exec(arg)?.[1];
         assert.ok(flag !== undefined, `${arg} is --flag=value`);
-        if (!flag.startsWith('gcp-') && !flag.startsWith('cert-manager-') && !PENDING_FLAGS.includes(flag)) assert.ok(flag in DRIVER_FLAGS, `--${flag} is a driver flag`);
+        if (!flag.startsWith('gcp-') && !flag.startsWith('certificates-') && !PENDING_FLAGS.includes(flag)) assert.ok(flag in DRIVER_FLAGS, `--${flag} is a driver flag`);
       }
       const { config, pending } = parseAsDriver(args.filter((a) => !PENDING_FLAGS.some((f) => a.startsWith(`--${f}=`) && !(f in DRIVER_FLAGS))));
       assert.equal(config.driverName, values.driverName);
@@ -100,8 +111,8 @@ describe('the driver accepts the flags the chart renders', () => {
     assert.deepEqual(ds.spec.template.spec.volumes.find((v) => v.name === 'vault-ca')?.configMap, { name: 'vault-ca' });
   });
 
-  it('a provider block with new flags needs no template change (how gcp and cert-manager flags plug in)', async () => {
-    const objects = await renderChart({ set: ['providers.gcp.enabled=true', 'providers.gcp.audience=p.svc.id.goog', 'providers.gcp.flags.sts-endpoint=https://sts.example', 'providers.gcp.audienceFlag=audience'] });
+  it('a provider block with new flags needs no template change (how gcp and certificates flags plug in)', async () => {
+    const objects = await renderChart({ set: ['providers.gcp.enabled=true', 'providers.gcp.audience=p.svc.id.goog', 'providers.gcp.flags.sts-endpoint=https://sts.example'] });
     const args = driverArgs(objects);
     assert.ok(args.includes('--gcp-sts-endpoint=https://sts.example'));
     assert.ok(args.includes('--gcp-audience=p.svc.id.goog'));

@@ -44,7 +44,7 @@ Checks what the API server or the driver would otherwise refuse later, with the 
 {{- if lt $exp 600 -}}
 {{- fail (printf "providers.%s.expirationSeconds must be at least 600 (Kubernetes' minimum for tokenRequests), got %v" $key $p.expirationSeconds) -}}
 {{- end -}}
-{{- $out = append $out (dict "key" $key "name" $name "prefix" (default $name $p.flagPrefix) "audience" $audience "expirationSeconds" $exp "audienceFlag" (default "" $p.audienceFlag) "flags" (default dict $p.flags)) -}}
+{{- $out = append $out (dict "key" $key "name" $name "prefix" (default $name $p.flagPrefix) "audience" $audience "expirationSeconds" $exp "audienceFlag" (default "" $p.audienceFlag) "flags" (default dict $p.flags) "serviceAccountAnnotations" (default false $p.serviceAccountAnnotations)) -}}
 {{- end -}}
 {{- end -}}
 {{- $e := .Values.providers.embedded -}}
