@@ -162,6 +162,6 @@ describe('the production dependency set starts the driver', () => {
     const total = kib.reduce((a, b) => a + b, 0);
     t.diagnostic(`node_modules ${kib[0]} KiB, dist/src ${kib[1]} KiB, proto ${kib[2]} KiB: ${(total / 1024).toFixed(1)} MiB on top of the base image`);
     // docs/install.md records the measurement; a new heavy dependency should be a deliberate choice.
-    assert.ok(total < 60 * 1024, `the application layer is ${(total / 1024).toFixed(1)} MiB, more than the 60 MiB budget`);
+    assert.ok(total < 80 * 1024, `the application layer is ${(total / 1024).toFixed(1)} MiB, more than the 80 MiB budget`);
   });
 });
