@@ -48,5 +48,6 @@ COPY --from=build /src/dist/src ./dist/src
 # privileged so the mounts propagate to kubelet). It needs no other privilege: see
 # docs/security-model.md.
 USER 0:0
-ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
+# Node.js flags: src/cli/runtime-flags.ts says why (the benchmarks run the driver with the same ones).
+ENTRYPOINT ["node", "--max-semi-space-size=2", "/app/dist/src/cli/main.js"]
 CMD ["driver"]

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { CsiClient } from '../../src/cli/kubelet-sim/csi-client.js';
+import { DRIVER_NODE_FLAGS } from '../../src/cli/runtime-flags.js';
 import { REPO_ROOT } from './chart-support.js';
 
 /**
@@ -62,7 +63,10 @@ describe('Dockerfile', () => {
     assert.equal(lines[user], 'USER 0:0');
     const comment = lines.slice(Math.max(0, user - 6), user).join(' ');
     assert.match(comment, /root.*only because mounting needs it/i);
-    assert.deepEqual(JSON.parse(/^ENTRYPOINT (.*)$/m.exec(dockerfile)?.[1] ?? 'null'), ['node', '/app/dist/src/cli/main.js']);
+  });
+
+  it('runs the driver with the Node.js flags the benchmarks measured (src/cli/runtime-flags.ts)', () => {
+    assert.deepEqual(JSON.parse(/^ENTRYPOINT (.*)$/m.exec(dockerfile)?.[1] ?? 'null'), ['node', ...DRIVER_NODE_FLAGS, '/app/dist/src/cli/main.js']);
   });
 
   it('copies only sources that exist and that .dockerignore lets into the context', async () => {
@@ -130,7 +134,7 @@ describe('the production dependency set starts the driver', () => {
       const work = await mkdtemp(join(tmpdir(), 'credmount-image-run-'));
       const endpoint = `unix://${join(work, 'csi.sock')}`;
       // The image's command line, from the DaemonSet: vault is the chart's default provider.
-      const child = spawn(nodeBinary, [join(app, 'dist/src/cli/main.js'), 'driver', `--endpoint=${endpoint}`, '--node-id=image-test', `--state-dir=${join(work, 'state')}`, '--providers=vault', '--default-provider=vault', '--vault-address=https://vault.example:8200'], {
+      const child = spawn(nodeBinary, [...DRIVER_NODE_FLAGS, join(app, 'dist/src/cli/main.js'), 'driver', `--endpoint=${endpoint}`, '--node-id=image-test', `--state-dir=${join(work, 'state')}`, '--providers=vault', '--default-provider=vault', '--vault-address=https://vault.example:8200'], {
         cwd: app,
         env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'production' },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,7 +4,7 @@ import { Errors } from '../../errors/catalogue.js';
 import type { FetchRequest, FetchResult, ParsedParameters, PodIdentity, ProvidedFile, Provider } from '../provider.js';
 import type { DevCa } from './dev-ca.js';
 import { formatDuration } from './duration.js';
-import { CA_FILE_NAME, parseEmbeddedParameters, type CertificateObjectSpec, type EmbeddedParameters } from './parameters.js';
+import { CA_FILE_NAME, parseEmbeddedParameters, type CertificateObjectSpec, type EmbeddedParameters, type SecretObjectSpec } from './parameters.js';
 import { Policy, type PolicyGrants } from './policy.js';
 import { ReloadingFile } from './reloading-file.js';
 import { readStoreSecret } from './secret-reader.js';
@@ -182,9 +182,15 @@ export class EmbeddedProvider implements Provider<EmbeddedParameters> {
     const refreshTimes: number[] = [];
     const expiryTimes: number[] = [];
     const secretsDir = join(this.options.storeDir, 'secrets');
-    for (const object of parameters.objects) {
-      if (object.kind !== 'secret') continue;
-      const secret = await readStoreSecret(secretsDir, object.secretPath);
+    // Every secret read and every certificate at once: each is a few thread-pool round trips.
+    const secretObjects = parameters.objects.filter((o): o is SecretObjectSpec => o.kind === 'secret');
+    const certificateObjects = parameters.objects.filter((o): o is CertificateObjectSpec => o.kind === 'certificate');
+    const [secrets, issued] = await Promise.all([
+      Promise.all(secretObjects.map((object) => readStoreSecret(secretsDir, object.secretPath))),
+      Promise.all(certificateObjects.map((object) => this.issue(object, grants, now))),
+    ]);
+    secretObjects.forEach((object, index) => {
+      const secret = secrets[index] as (typeof secrets)[number];
       // A symlink inside the store must not reach a secret the policy would refuse by its real name.
       if (secret.resolvedPath !== object.secretPath && !grants.allowsSecret(secret.resolvedPath)) {
         throw Errors.accessDenied(`secret ${JSON.stringify(object.secretPath)} (object ${JSON.stringify(object.objectName)})`, why(`allows ${JSON.stringify(secret.resolvedPath)}, where it leads`));
@@ -192,9 +198,7 @@ export class EmbeddedProvider implements Provider<EmbeddedParameters> {
       files.push(object.mode === undefined ? { path: object.objectName, content: secret.content } : { path: object.objectName, content: secret.content, mode: object.mode });
       versions[object.objectName] = secret.version;
       refreshTimes.push(now.getTime() + this.options.refreshIntervalMs);
-    }
-    const certificateObjects = parameters.objects.filter((o): o is CertificateObjectSpec => o.kind === 'certificate');
-    const issued = await Promise.all(certificateObjects.map((object) => this.issue(object, grants, now)));
+    });
     for (const { object, certificatePem, keyPem, serial, notBefore, notAfter } of issued) {
       const crt = { path: `${object.objectName}.crt`, content: utf8(certificatePem) };
       files.push(object.mode === undefined ? crt : { ...crt, mode: object.mode });
