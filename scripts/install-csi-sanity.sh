@@ -26,22 +26,10 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 
-# csi-test v5.6.0 needs Go >= 1.25. An older Go (Debian's is 1.19) can still download a newer
-# toolchain: Go toolchains are published as modules (golang.org/toolchain) on the module proxy.
-MIN_GO_MINOR="${CSI_SANITY_MIN_GO_MINOR:-25}"
-GO_TOOLCHAIN_VERSION="${GO_TOOLCHAIN_VERSION:-1.25.7}"
-go_minor() { "$1" env GOVERSION 2>/dev/null | sed -nE 's/^go1\.([0-9]+).*/\1/p'; }
-GO=go
-minor="$(go_minor go)"
-if [[ -z "${minor}" || "${minor}" -lt "${MIN_GO_MINOR}" ]]; then
-  arch="$(uname -m | sed -e 's/x86_64/amd64/' -e 's/aarch64/arm64/')"
-  module="golang.org/toolchain@v0.0.1-go${GO_TOOLCHAIN_VERSION}.linux-${arch}"
-  log "local go is too old for csi-test (need 1.${MIN_GO_MINOR}+); fetching ${module} from the module proxy"
-  dir="$(cd "$(mktemp -d)" && GOFLAGS=-mod=mod GOTOOLCHAIN=local go mod download -json "${module}" | sed -nE 's/^[[:space:]]*"Dir": "(.*)",?$/\1/p')"
-  [[ -n "${dir}" && -f "${dir}/bin/go" ]] || { log "error: could not download ${module}"; exit 1; }
-  chmod +x "${dir}/bin/"* "${dir}/pkg/tool/"*/* 2>/dev/null || true
-  GO="${dir}/bin/go"
-fi
+# csi-test v5.6.0 needs Go >= 1.25 (scripts/go-toolchain.sh fetches one when the local Go is older).
+# shellcheck source=scripts/go-toolchain.sh
+source "${repo_root}/scripts/go-toolchain.sh"
+select_go "${CSI_SANITY_MIN_GO_MINOR:-25}" "${GO_TOOLCHAIN_VERSION:-1.25.7}" csi-test
 
 # Which version is installed? Prefer the build info embedded in the binary
 # (go version -m), fall back to the stamp file written after an install.

@@ -42,22 +42,10 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 
-# An older Go can still download a newer toolchain: Go toolchains are modules
-# (golang.org/toolchain) on the module proxy.
-MIN_GO_MINOR="${HELM_MIN_GO_MINOR:-26}"
-GO_TOOLCHAIN_VERSION="${HELM_GO_TOOLCHAIN_VERSION:-1.26.8}"
-go_minor() { "$1" env GOVERSION 2>/dev/null | sed -nE 's/^go1\.([0-9]+).*/\1/p'; }
-GO=go
-minor="$(go_minor go)"
-if [[ -z "${minor}" || "${minor}" -lt "${MIN_GO_MINOR}" ]]; then
-  arch="$(uname -m | sed -e 's/x86_64/amd64/' -e 's/aarch64/arm64/')"
-  module="golang.org/toolchain@v0.0.1-go${GO_TOOLCHAIN_VERSION}.linux-${arch}"
-  log "local go is too old for helm (need 1.${MIN_GO_MINOR}+); fetching ${module} from the module proxy"
-  dir="$(cd "$(mktemp -d)" && GOFLAGS=-mod=mod GOTOOLCHAIN=local go mod download -json "${module}" | sed -nE 's/^[[:space:]]*"Dir": "(.*)",?$/\1/p')"
-  [[ -n "${dir}" && -f "${dir}/bin/go" ]] || { log "error: could not download ${module}"; exit 1; }
-  chmod +x "${dir}/bin/"* "${dir}/pkg/tool/"*/* 2>/dev/null || true
-  GO="${dir}/bin/go"
-fi
+# helm v3.22 needs Go >= 1.26 (scripts/go-toolchain.sh fetches one when the local Go is older).
+# shellcheck source=scripts/go-toolchain.sh
+source "${repo_root}/scripts/go-toolchain.sh"
+select_go "${HELM_MIN_GO_MINOR:-26}" "${HELM_GO_TOOLCHAIN_VERSION:-1.26.8}" helm
 
 mkdir -p "${bin_dir}"
 log "building ${MODULE}/cmd/helm@${HELM_VERSION} into ${bin_dir} (a few minutes on 2 cores)"
