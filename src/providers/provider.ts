@@ -43,6 +43,12 @@ export interface FetchResult {
   readonly refreshAt: Date;
   /** When the earliest credential in the content stops being valid, if it has a hard end. */
   readonly expiresAt?: Date;
+  /**
+   * The group the volume's files (and its tmpfs root) belong to, group-readable, when the volume
+   * itself asks for one (cert-manager csi-driver's `fs-group`); otherwise kubelet's
+   * `volume_mount_group` (the pod's fsGroup) applies.
+   */
+  readonly fileGroup?: number;
 }
 
 /** Parameters a provider has validated and normalised. Parsing is pure: no I/O. */

@@ -216,9 +216,10 @@ export class VolumeManager {
     // 2. Validate names and size before the mount, for the same reason.
     const files = this.toVolumeFiles(result);
     // 3. Mount, fill, and only then record the volume; undo the mount if filling fails.
-    await stage('mount', () => this.options.mounter.mount(request.targetPath, { sizeBytes: this.tmpfsSizeBytes(), gid: request.mountGroup }));
+    const gid = result.fileGroup ?? request.mountGroup;
+    await stage('mount', () => this.options.mounter.mount(request.targetPath, { sizeBytes: this.tmpfsSizeBytes(), gid }));
     try {
-      await stage('write', () => this.options.writer.write(request.targetPath, files, { gid: request.mountGroup, maxBytes: this.options.maxContentBytes }));
+      await stage('write', () => this.options.writer.write(request.targetPath, files, { gid, maxBytes: this.options.maxContentBytes }));
       const state = this.newState(request, provider.name, digest, result, now);
       await stage('metadata', () => this.options.metadata.save(state.metadata));
       this.volumes.set(request.volumeId, state);
@@ -272,7 +273,7 @@ export class VolumeManager {
       unchanged = providerName === previousProvider && sameVersions(state.metadata.versions, result.versions);
       if (!unchanged) {
         const files = this.toVolumeFiles(result);
-        await stage('write', () => this.options.writer.write(request.targetPath, files, { gid: request.mountGroup, maxBytes: this.options.maxContentBytes }));
+        await stage('write', () => this.options.writer.write(request.targetPath, files, { gid: result.fileGroup ?? request.mountGroup, maxBytes: this.options.maxContentBytes }));
       }
       next = this.newState(request, providerName, digest, result, now, state.metadata.publishedAt);
     } catch (error) {

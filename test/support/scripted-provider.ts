@@ -25,6 +25,8 @@ export class ScriptedProvider implements Provider<ScriptedParameters> {
   /** When set, fetches wait for this promise first. */
   gate: Promise<void> | undefined = undefined;
   scope: 'serviceAccount' | 'pod' = 'serviceAccount';
+  /** The group the backend asks the files to belong to (FetchResult.fileGroup). */
+  fileGroup: number | undefined = undefined;
   lastRequest: FetchRequest<ScriptedParameters> | undefined;
 
   constructor(name = 'scripted') {
@@ -52,6 +54,7 @@ export class ScriptedProvider implements Provider<ScriptedParameters> {
       versions: { secret: this.version },
       refreshAt: new Date(now + this.refreshInMs),
       ...(this.expiresInMs === undefined ? {} : { expiresAt: new Date(now + this.expiresInMs) }),
+      ...(this.fileGroup === undefined ? {} : { fileGroup: this.fileGroup }),
     };
   }
 }

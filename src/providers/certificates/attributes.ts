@@ -158,7 +158,7 @@ export function parseCertificateAttributes(raw: Readonly<Record<string, string>>
   let fsGroup: number | undefined;
   if (fsGroupText !== undefined) {
     fsGroup = /^\d+$/.test(fsGroupText) ? Number(fsGroupText) : Number.NaN;
-    if (!Number.isSafeInteger(fsGroup) || fsGroup <= 0 || fsGroup > 0xffffffff) throw invalid(Attr.fsGroup, `${JSON.stringify(fsGroupText)} is not a group id (a positive integer)`);
+    if (!Number.isSafeInteger(fsGroup) || fsGroup <= 0 || fsGroup > 0xfffffffe) throw invalid(Attr.fsGroup, `${JSON.stringify(fsGroupText)} is not a group id (an integer from 1 to 4294967294)`);
   }
 
   // 8. Vault PKI settings (only for credmount.dev VaultPKI issuers)

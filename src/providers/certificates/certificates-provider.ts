@@ -101,6 +101,8 @@ export class CertificatesProvider implements Provider<CertificateSpec> {
       versions: { certificate: leaf.serialNumber.toLowerCase(), ca: createHash('sha256').update(signed.caPem).digest('hex').slice(0, 16) },
       refreshAt,
       expiresAt: notAfter,
+      // csi-lib chowns the files to fs-group; here the writer does, with the tmpfs root.
+      ...(spec.fsGroup === undefined ? {} : { fileGroup: spec.fsGroup }),
     };
   }
 

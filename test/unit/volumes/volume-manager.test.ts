@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { Errors, withRetryAfter } from '../../../src/errors/catalogue.js';
@@ -289,6 +289,27 @@ describe('VolumeManager', () => {
     const outcome = await Promise.race([h.manager.publish(request), new Promise((resolve) => setTimeout(() => resolve('hung'), 5_000))]);
     assert.equal(h.provider.lastRequest?.signal.aborted, true, 'the provider was told to give up');
     assert.notEqual(outcome, 'hung');
+  });
+
+  test("a provider's fileGroup (cert-manager's fs-group) owns the files, before kubelet's volume_mount_group", async () => {
+    h.provider.fileGroup = 3000;
+    const request = await h.request('a');
+    assert.equal(await h.manager.publish(request), 'mounted');
+    const file = await stat(join(request.targetPath, 'secret.txt'));
+    assert.equal(file.gid, 3000);
+    assert.equal(file.mode & 0o040, 0o040, 'group-readable');
+    // ...also when kubelet sends a group of its own, and on a refresh that writes new content.
+    h.provider.fileGroup = 3001;
+    h.provider.version = '2';
+    h.provider.files = [{ path: 'secret.txt', content: 'v2' }];
+    const withKubeletGroup = { ...(await h.request('b')), mountGroup: 2000 };
+    await h.manager.publish(withKubeletGroup);
+    assert.equal((await stat(join(withKubeletGroup.targetPath, 'secret.txt'))).gid, 3001);
+    h.provider.fileGroup = undefined;
+    h.provider.version = '3';
+    h.clock.advance(120_000);
+    assert.equal(await h.manager.publish(withKubeletGroup), 'refreshed');
+    assert.equal((await stat(join(withKubeletGroup.targetPath, 'secret.txt'))).gid, 2000, "without one, kubelet's group");
   });
 
   test('after recovery, publishing a new volume does not look it up in the state directory', async () => {

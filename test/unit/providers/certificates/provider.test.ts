@@ -60,6 +60,8 @@ describe('certificates provider with the development CA', () => {
     assert.equal(file(first, 'tls.key'), file(second, 'tls.key'));
     assert.notEqual(first.versions['certificate'], second.versions['certificate']);
     assert.ok(first.files.every((f) => f.mode === 0o640));
+    assert.equal(first.fileGroup, 2000, 'fs-group: the files belong to that group');
+    assert.equal((await fetch(p, attrs)).fileGroup, undefined, "without fs-group the pod's fsGroup (if any) applies");
     p.release('csi-vol-1');
     assert.notEqual(file(await fetch(p, reuse), 'tls.key'), file(first, 'tls.key'), 'released volumes forget their key');
     await p.close();
