@@ -45,10 +45,6 @@ export interface GcpConfig {
   readonly tokenLifetimeSeconds: number;
   /** Read impersonation annotations from pods' Kubernetes service accounts (needs `get serviceaccounts`). */
   readonly serviceAccountAnnotations: boolean;
-  /** Kubernetes API for those reads ('' = in-cluster), the driver's token file and CA file. */
-  readonly kubernetesApi: string;
-  readonly kubernetesTokenFile: string;
-  readonly kubernetesCaFile: string;
 }
 
 /** The driver's own access to the Kubernetes API (SecretProviderClass references, Events). */
@@ -143,10 +139,7 @@ export const DRIVER_FLAGS = {
   'gcp-secret-manager-endpoint': { type: 'string', default: 'https://secretmanager.googleapis.com', help: 'gcp provider: Secret Manager API for global secrets' },
   'gcp-regional-secret-manager-endpoint': { type: 'string', default: 'https://secretmanager.{location}.rep.googleapis.com', help: 'gcp provider: Secret Manager API for regional secrets ({location} is replaced)' },
   'gcp-refresh-interval': { type: 'string', default: '2m', help: 'gcp provider: how often versions/latest (and other aliases) are re-checked; pinned versions never are' },
-  'gcp-service-account-annotations': { type: 'string', default: 'false', help: "gcp provider: read iam.gke.io/gcp-service-account(-delegates) from pods' service accounts (the driver then needs get on serviceaccounts) (true|false)" },
-  'gcp-kubernetes-api': { type: 'string', default: '', help: 'gcp provider: Kubernetes API for those reads (in-cluster when empty)' },
-  'gcp-kubernetes-token-file': { type: 'string', default: '/var/run/secrets/kubernetes.io/serviceaccount/token', help: "gcp provider: the driver's own token for --gcp-kubernetes-api" },
-  'gcp-kubernetes-ca-file': { type: 'string', default: '', help: 'gcp provider: CA of --gcp-kubernetes-api (system roots when empty)' },
+  'gcp-service-account-annotations': { type: 'string', default: 'false', help: "gcp provider: read iam.gke.io/gcp-service-account(-delegates) from pods' service accounts (the driver then needs get on serviceaccounts; API access as for --kubeconfig) (true|false)" },
   'gcp-token-lifetime': { type: 'string', default: '1h', help: 'gcp provider: lifetime asked for impersonated access tokens (at most 1h unless the organisation allows more)' },
   kubeconfig: { type: 'string', default: '', help: "Kubernetes API access for SecretProviderClass references and events: a kubeconfig file (empty: the driver pod's in-cluster service account)" },
   'kube-api-timeout': { type: 'string', default: '10s', help: 'abandon a Kubernetes API call after this long' },
@@ -246,8 +239,6 @@ export function parseDriverConfig(argv: readonly string[]): DriverConfig {
   if (!regional.includes('{location}') || !URL.canParse(regional.replace('{location}', 'us-central1')) || !/^https?:$/.test(new URL(regional.replace('{location}', 'us-central1')).protocol)) {
     throw new ConfigError('--gcp-regional-secret-manager-endpoint must be an http(s) URL containing {location}');
   }
-  const kubernetesApi = text('gcp-kubernetes-api');
-  if (kubernetesApi !== '' && !(URL.canParse(kubernetesApi) && /^https?:$/.test(new URL(kubernetesApi).protocol))) throw new ConfigError(`--gcp-kubernetes-api: ${JSON.stringify(kubernetesApi)} is not an http(s) URL`);
   const gcpTokenLifetimeMs = duration('gcp-token-lifetime');
   if (gcpTokenLifetimeMs < 600_000 || gcpTokenLifetimeMs > 12 * 3_600_000) throw new ConfigError('--gcp-token-lifetime must be between 10m and 12h');
   const signers = list('certificates-signers');
@@ -311,9 +302,6 @@ export function parseDriverConfig(argv: readonly string[]): DriverConfig {
       refreshIntervalMs: duration('gcp-refresh-interval'),
       tokenLifetimeSeconds: Math.round(gcpTokenLifetimeMs / 1000),
       serviceAccountAnnotations: bool('gcp-service-account-annotations'),
-      kubernetesApi,
-      kubernetesTokenFile: text('gcp-kubernetes-token-file'),
-      kubernetesCaFile: text('gcp-kubernetes-ca-file'),
     }),
     kube: Object.freeze({
       kubeconfig: text('kubeconfig'),

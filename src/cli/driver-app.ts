@@ -45,7 +45,7 @@ export interface DriverApp {
 }
 
 /** Load only the providers this node is configured for (each one costs start-up time and memory). */
-async function loadProviders(config: DriverConfig, metrics: DriverMetrics): Promise<Provider[]> {
+async function loadProviders(config: DriverConfig, metrics: DriverMetrics, kubeApi: KubeApi): Promise<Provider[]> {
   const providers: Provider[] = [];
   for (const name of config.providers) {
     if (name === 'embedded') {
@@ -89,7 +89,8 @@ async function loadProviders(config: DriverConfig, metrics: DriverMetrics): Prom
       providers.push(
         createGcpProvider({
           ...g,
-          ...(serviceAccountAnnotations ? { serviceAccountAnnotations: { server: g.kubernetesApi, tokenFile: g.kubernetesTokenFile, caFile: g.kubernetesCaFile } } : {}),
+          // With the driver's own Kubernetes identity, as SecretProviderClass reads.
+          ...(serviceAccountAnnotations ? { serviceAccountAnnotations: (namespace: string, name: string) => kubeApi.getServiceAccount(namespace, name) } : {}),
         }),
       );
     }
@@ -147,11 +148,12 @@ export async function startDriver(config: DriverConfig, options: DriverAppOption
   const selected = options.mounter === undefined ? selectMounter() : { mounter: options.mounter, warning: undefined };
   if (selected.warning !== undefined) logger.warn(selected.warning);
 
-  const registry = new ProviderRegistry(await loadProviders(config, metrics));
   // The Kubernetes API with the driver's own service account. Cheap until used: the client library
-  // loads on the first SecretProviderClass reference or event (docs/secret-provider-class.md).
-  const nowMs = () => (options.clock === undefined ? Date.now() : options.clock.now());
+  // loads on the first SecretProviderClass reference, event or (gcp) service-account read
+  // (docs/secret-provider-class.md).
   const kubeApi = new KubeApi({ kubeconfig: config.kube.kubeconfig, requestTimeoutMs: config.kube.requestTimeoutMs, reporter: metrics.kubeApiReporter() });
+  const registry = new ProviderRegistry(await loadProviders(config, metrics, kubeApi));
+  const nowMs = () => (options.clock === undefined ? Date.now() : options.clock.now());
   const classes = new ClassCache({ api: kubeApi, ttlMs: config.kube.classCacheTtlMs, now: nowMs, metrics, logger });
   const events = config.kube.events
     ? new PodEventRecorder({ api: kubeApi, component: config.driverName, host: config.nodeId, now: nowMs, logger, metrics })

@@ -48,6 +48,11 @@ export class KubeApi {
     );
   }
 
+  /** GET /api/v1/namespaces/<ns>/serviceaccounts/<name> (the gcp provider reads its impersonation annotations). */
+  async getServiceAccount(namespace: string, name: string): Promise<unknown> {
+    return this.call('get serviceaccount', async ({ core }) => core.readNamespacedServiceAccount({ namespace, name }));
+  }
+
   /** POST /api/v1/namespaces/<ns>/events. */
   async createEvent(namespace: string, body: Record<string, unknown>): Promise<unknown> {
     return this.call('create event', async ({ core }) => core.createNamespacedEvent({ namespace, body: body as never }));

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { exists } from '../support/fs-probes.js';
-import { KubernetesApiStub } from '../support/gcp-server/kubernetes-api.js';
+import { KubeTestServer } from '../support/kube-spc-server/server.js';
 import { GcpWorld, PROJECT } from '../support/gcp-world.js';
 
 const KUBELET_CADENCE_MS = 60_000;
@@ -441,15 +441,17 @@ describe('GCP provider: a pod token the exchange refuses', () => {
 
 describe('GCP provider: impersonation asked for by Kubernetes service-account annotations', () => {
   let world: GcpWorld;
-  let kubernetes: KubernetesApiStub;
+  let kubernetes: KubeTestServer;
   let tokenDir: string;
   const target = 'annotated@demo-project.iam.gserviceaccount.com';
+  const readsOfServiceAccounts = () => kubernetes.requests.filter((r) => r.resource === 'serviceaccounts').map((r) => `${r.verb} ${r.path} ${r.status}`);
   before(async () => {
     tokenDir = await mkdtemp(join(tmpdir(), 'credmount-gcp-k8s-'));
-    await writeFile(join(tokenDir, 'token'), 'driver-own-kubernetes-token');
-    kubernetes = await KubernetesApiStub.start('driver-own-kubernetes-token');
+    // The driver's own Kubernetes identity, as for SecretProviderClass reads (--kubeconfig).
+    kubernetes = await KubeTestServer.start({ token: 'driver-own-kubernetes-token' });
+    await kubernetes.writeKubeconfig(join(tokenDir, 'kubeconfig'));
     world = await GcpWorld.start({
-      driverArgs: ['--gcp-service-account-annotations=true', `--gcp-kubernetes-api=${kubernetes.url}`, `--gcp-kubernetes-token-file=${join(tokenDir, 'token')}`],
+      driverArgs: ['--gcp-service-account-annotations=true', '--kubeconfig', join(tokenDir, 'kubeconfig')],
     });
     world.addVersion('annotated', 'via-annotation');
     world.grant('annotated', `serviceAccount:${target}`);
@@ -462,19 +464,19 @@ describe('GCP provider: impersonation asked for by Kubernetes service-account an
   });
 
   test('iam.gke.io/gcp-service-account on the pod’s service account is impersonated, as upstream does', async () => {
-    kubernetes.setServiceAccount('demo', 'app', { 'iam.gke.io/gcp-service-account': target });
+    kubernetes.putServiceAccount('demo', 'app', { 'iam.gke.io/gcp-service-account': target });
     world.google.resetObservations();
     const pod = world.pod(secretsYaml([`projects/${P}/secrets/annotated/versions/latest`, 's']));
     const event = await world.simulator.publish(pod);
     assert.equal(event.ok, true, event.message);
     assert.equal(await readFile(join(event.targetPath, 's'), 'utf8'), 'via-annotation');
     assert.deepEqual(world.google.requests.map((r) => `${r.kind} ${r.resource.split('/').pop() ?? ''} ${r.status}`), ['sts  200', `iam ${target} 200`, 'access latest 200']);
-    assert.deepEqual(kubernetes.requests, ['/api/v1/namespaces/demo/serviceaccounts/app']);
+    assert.deepEqual(readsOfServiceAccounts(), ['get /api/v1/namespaces/demo/serviceaccounts/app 200']);
     assert.equal((await world.simulator.unpublish(pod)).ok, true);
   });
 
   test('a malformed annotation is INVALID_ARGUMENT naming the service account and annotation; an unknown account NOT_FOUND', async () => {
-    kubernetes.setServiceAccount('demo', 'broken', { 'iam.gke.io/gcp-service-account': target, 'iam.gke.io/gcp-service-account-delegates': 'not-json' });
+    kubernetes.putServiceAccount('demo', 'broken', { 'iam.gke.io/gcp-service-account': target, 'iam.gke.io/gcp-service-account-delegates': 'not-json' });
     const broken = await world.simulator.publish(world.pod(secretsYaml([`projects/${P}/secrets/annotated/versions/latest`, 's']), { serviceAccountName: 'broken' }));
     assert.equal(broken.code, 'INVALID_ARGUMENT');
     assert.match(broken.message ?? '', /ServiceAccount demo\/broken annotation iam\.gke\.io\/gcp-service-account-delegates: must be a JSON list/);
@@ -484,9 +486,10 @@ describe('GCP provider: impersonation asked for by Kubernetes service-account an
   });
 
   test('a driver without RBAC for service accounts gets a clear FAILED_PRECONDITION, not the API’s raw answer', async () => {
-    kubernetes.allowed = false;
+    kubernetes.deny('get', 'serviceaccounts');
     const event = await world.simulator.publish(world.pod(secretsYaml([`projects/${P}/secrets/annotated/versions/latest`, 's']), { serviceAccountName: 'rbac' }));
-    kubernetes.allowed = true;
+    kubernetes.allow('get', 'serviceaccounts');
+    assert.ok(readsOfServiceAccounts().includes('get /api/v1/namespaces/demo/serviceaccounts/rbac 403'));
     assert.equal(event.code, 'FAILED_PRECONDITION');
     assert.match(event.message ?? '', /needs "get" on "serviceaccounts"/);
     assert.ok(!(event.message ?? '').includes('driver-own-kubernetes-token'));

@@ -6,7 +6,7 @@ import { extractKey } from './extract-key.js';
 import { parseGcpParameters, parseImpersonation, type GcpParameters, type GcpSecret, type Impersonation } from './gcp-parameters.js';
 import { GoogleHttpError } from './google-http.js';
 import { GoogleTokens, type GoogleAccessToken } from './google-tokens.js';
-import { ServiceAccountAnnotations, type KubernetesApiSettings } from './service-account-annotations.js';
+import { ServiceAccountAnnotations, type ServiceAccountReader } from './service-account-annotations.js';
 import { accessSecretVersion, type AccessedVersion, type SecretManagerEndpoints } from './secret-manager.js';
 
 export const GCP_PROVIDER_NAME = 'gcp';
@@ -20,7 +20,7 @@ export interface GcpProviderOptions extends ExchangeFlags {
    * Read `iam.gke.io/gcp-service-account(-delegates)` from the pod's Kubernetes service account
    * (upstream's way to ask for impersonation) when the volume's parameters name none.
    */
-  readonly serviceAccountAnnotations?: KubernetesApiSettings;
+  readonly serviceAccountAnnotations?: ServiceAccountReader;
 }
 
 /** A volume whose versions are all pinned has nothing to re-check: its next look is this far away. */

@@ -71,6 +71,7 @@ interface Route {
 const KINDS: Record<string, { apiVersion: string; kind: string; group: string }> = {
   [SPC_RESOURCE]: { apiVersion: `${SPC_GROUP}/v1`, kind: 'SecretProviderClass', group: SPC_GROUP },
   events: { apiVersion: 'v1', kind: 'Event', group: '' },
+  serviceaccounts: { apiVersion: 'v1', kind: 'ServiceAccount', group: '' },
 };
 
 /** Paths: /apis/<group>/<version>[/namespaces/<ns>]/<resource>[/<name>] and /api/v1[/namespaces/<ns>]/<resource>[/<name>]. */
@@ -213,6 +214,26 @@ export class KubeTestServer {
   /** Put a manifest as `kubectl apply` would (apiVersion v1alpha1 objects are served as v1, as the CRD does). */
   applySecretProviderClass(namespace: string, manifest: { metadata: { name: string }; spec: Record<string, unknown> }): StoredObject {
     return this.putSecretProviderClass(namespace, manifest.metadata.name, manifest.spec);
+  }
+
+  /** A core/v1 ServiceAccount with these annotations (the gcp provider reads them). */
+  putServiceAccount(namespace: string, name: string, annotations: Record<string, string>): StoredObject {
+    const key = `serviceaccounts/${namespace}/${name}`;
+    const existing = this.objects.get(key);
+    const object: StoredObject = {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: {
+        name,
+        namespace,
+        uid: existing?.metadata.uid ?? randomUUID(),
+        resourceVersion: String(++this.resourceVersion),
+        creationTimestamp: existing?.metadata.creationTimestamp ?? this.timestamp(),
+        annotations,
+      },
+    };
+    this.store(key, 'serviceaccounts', object, existing === undefined ? 'ADDED' : 'MODIFIED');
+    return object;
   }
 
   deleteSecretProviderClass(namespace: string, name: string): void {

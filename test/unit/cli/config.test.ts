@@ -77,9 +77,6 @@ describe('parseDriverConfig defaults', () => {
           refreshIntervalMs: 2 * 60_000,
           tokenLifetimeSeconds: 3600,
           serviceAccountAnnotations: false,
-          kubernetesApi: '',
-          kubernetesTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
-          kubernetesCaFile: '',
         },
         kube: { kubeconfig: '', requestTimeoutMs: 10_000, classCacheTtlMs: 10_000, events: false },
         certificates: {
@@ -204,7 +201,6 @@ describe('parseDriverConfig refusals', () => {
     ['a regional endpoint that is not http(s)', ['--gcp-regional-secret-manager-endpoint=file:///tmp/{location}', ...JWKS], ['--gcp-regional-secret-manager-endpoint', 'http(s)']],
     ['an STS endpoint that is not a URL', ['--gcp-sts-endpoint=sts.googleapis.com', ...JWKS], ['--gcp-sts-endpoint']],
     ['a token lifetime over 12h', ['--gcp-token-lifetime=13h', ...JWKS], ['--gcp-token-lifetime']],
-    ['a Kubernetes API that is not a URL', ['--gcp-kubernetes-api=kubernetes.default', ...JWKS], ['--gcp-kubernetes-api']],
     ['service-account annotations that are not a boolean', ['--gcp-service-account-annotations=yes', ...JWKS], ['--gcp-service-account-annotations']],
     ['a bad gcp refresh interval', ['--gcp-refresh-interval=often', ...JWKS], ['--gcp-refresh-interval']],
   ];
@@ -247,7 +243,7 @@ describe('driverUsage', () => {
 
   test('lists every flag with its help and default', () => {
     const flags = Object.entries(DRIVER_FLAGS);
-    assert.equal(flags.length, 52);
+    assert.equal(flags.length, 49);
     for (const [name, flag] of flags) {
       const line = usage.split('\n').find((l) => l.trimStart().startsWith(`--${name} `));
       assert.ok(line !== undefined, `--${name} is listed`);
