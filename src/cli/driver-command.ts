@@ -1,5 +1,5 @@
+import { enableDriverCompileCache } from './compile-cache.js';
 import { ConfigError, driverUsage, parseDriverConfig } from './config.js';
-import { startDriver } from './driver-app.js';
 
 /** `credmount driver`: serve until SIGTERM/SIGINT, then stop gracefully. */
 export async function runDriverCommand(argv: string[]): Promise<number> {
@@ -17,7 +17,11 @@ export async function runDriverCommand(argv: string[]): Promise<number> {
     }
     throw error;
   }
+  // Before the driver's dependencies load: they are what the cache is for.
+  const compileCache = enableDriverCompileCache(config.stateDir);
+  const { startDriver } = await import('./driver-app.js');
   const app = await startDriver(config);
+  app.logger.info('directory' in compileCache ? { compileCache: compileCache.directory } : { compileCacheUnavailable: compileCache.unavailable }, 'module compile cache');
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       app.logger.info({ signal }, 'stopping');

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { lstat } from 'node:fs/promises';
+import * as nodeModule from 'node:module';
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { socketPathFromEndpoint } from '../../src/csi/unix-endpoint.js';
 import { E2eWorld } from '../support/e2e-world.js';
@@ -26,6 +28,22 @@ describe('the driver process', () => {
     assert.equal(await exists(socket), false);
     assert.match(await world.driver.log(), /credmount driver stopped/);
     await world.driver.start();
+  });
+
+  test('keeps a module compile cache in its state directory where Node.js has one (≥ 22.1), and says so', async () => {
+    const directory = join(world.driver.stateDir, 'compile-cache');
+    const log = await world.driver.log();
+    if (typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === 'function') {
+      assert.match(log, /"compileCache":"[^"]*compile-cache/);
+      // Written while modules load, flushed at the latest when the process exits.
+      await world.driver.stop('SIGTERM');
+      await world.driver.start();
+      const entries = await readdir(directory, { recursive: true });
+      assert.ok(entries.length > 0, 'the cache has entries after a run');
+    } else {
+      assert.match(log, /"compileCacheUnavailable":"Node\.js v20[^"]*has no module compile cache"/);
+      assert.equal(await exists(directory), false);
+    }
   });
 
   test('a stale socket left by a killed process is replaced at start', async () => {
