@@ -251,6 +251,36 @@ describe('Vault: leases and the token that owns them', () => {
     await world.stop();
   });
 
+  test("unpublish revokes the volume's dynamic credentials when the role may (sys/leases/revoke); without that they expire as before", async () => {
+    const pod = () => world.pod('- objectName: db-user\n  secretPath: database/creds/app\n  secretKey: username\n');
+    const newLeases = (before: number) => world.vault.leases().slice(before);
+    const until = async (condition: () => boolean) => {
+      for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    // 1. Vault's default policy has no sys/leases/revoke: the attempt is refused, unpublish is not.
+    let before = world.vault.leases().length;
+    world.vault.resetObservations();
+    const denied = pod();
+    assert.equal((await world.simulator.publish(denied)).ok, true);
+    assert.equal((await world.simulator.unpublish(denied)).ok, true);
+    await until(() => world.vault.counts().revoke > 0);
+    assert.equal(world.vault.counts((r) => r.status === 403).revoke, 1, 'asked, and refused by the policy');
+    assert.deepEqual(newLeases(before).map((l) => l.live), [true], 'the credential lives out its TTL');
+    // 2. With the capability the credential is gone when the pod is.
+    world.vault.addPolicy('app', ['secret/data/app/*', 'kv/app/*', 'database/creds/app', 'sys/leases/renew', 'pki/issue/app', 'sys/leases/revoke']);
+    try {
+      before = world.vault.leases().length;
+      const allowed = pod();
+      assert.equal((await world.simulator.publish(allowed)).ok, true);
+      assert.deepEqual(newLeases(before).map((l) => l.live), [true]);
+      assert.equal((await world.simulator.unpublish(allowed)).ok, true);
+      await until(() => newLeases(before).every((l) => !l.live));
+      assert.deepEqual(newLeases(before).map((l) => l.live), [false], 'revoked at unpublish');
+    } finally {
+      world.vault.addPolicy('app', ['secret/data/app/*', 'kv/app/*', 'database/creds/app', 'sys/leases/renew', 'pki/issue/app']);
+    }
+  });
+
   test('over two simulated hours the volume never holds a credential whose lease Vault has revoked', async () => {
     const pod = world.pod('- objectName: lease.json\n  secretPath: database/creds/app\n- objectName: user\n  secretPath: database/creds/app\n  secretKey: username\n');
     const published = await world.simulator.publish(pod);

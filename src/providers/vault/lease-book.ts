@@ -13,6 +13,11 @@ export interface HeldLease {
   readonly response: VaultResponse;
   /** Which Vault token created it: Vault revokes the lease when that token expires. */
   readonly tokenId: string;
+  /**
+   * Revoke it at Vault with the token that created it (`PUT sys/leases/revoke`). Needs `update`
+   * on that path in the role's policy, which Vault's default policy does not grant.
+   */
+  readonly revoke: () => Promise<void>;
 }
 
 /**
@@ -35,9 +40,15 @@ export class LeaseBook {
     this.leases.delete(key);
   }
 
-  /** Drop every lease of one volume (keys start with `<volumeId>:`). */
-  deleteVolume(volumeId: string): void {
-    for (const key of this.leases.keys()) if (key.startsWith(`${volumeId}:`)) this.leases.delete(key);
+  /** Drop every lease of one volume (keys start with `<volumeId>:`); returns them. */
+  deleteVolume(volumeId: string): HeldLease[] {
+    const dropped: HeldLease[] = [];
+    for (const [key, lease] of this.leases) {
+      if (!key.startsWith(`${volumeId}:`)) continue;
+      this.leases.delete(key);
+      dropped.push(lease);
+    }
+    return dropped;
   }
 
   /** Forget leases that have expired (their volumes are gone, or were refreshed elsewhere). */

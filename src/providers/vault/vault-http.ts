@@ -78,6 +78,7 @@ function operationOf(request: VaultRequest): string {
   if (request.path === 'auth/token/lookup-self') return 'lookup';
   if (request.path === 'auth/token/renew-self') return 'renew-token';
   if (request.path === 'sys/leases/renew') return 'renew';
+  if (request.path === 'sys/leases/revoke') return 'revoke';
   return request.method === 'GET' || request.method === 'LIST' ? 'read' : 'write';
 }
 

@@ -129,8 +129,14 @@ export class VaultProvider implements Provider<VaultParameters> {
     return { files, versions, refreshAt: new Date(refreshAtMs), ...(expiresAtMs === undefined ? {} : { expiresAt: new Date(expiresAtMs) }) };
   }
 
+  /**
+   * The volume is gone: revoke its dynamic credentials rather than leave them valid until their
+   * TTL (a deleted pod's database user should not outlive it). Best effort and not awaited: a
+   * role without `update` on `sys/leases/revoke` gets 403, an unreachable Vault an error, and the
+   * credential then expires on its own as before.
+   */
   release(volumeId: string): void {
-    this.leases.deleteVolume(volumeId);
+    for (const lease of this.leases.deleteVolume(volumeId)) void lease.revoke().catch(() => undefined);
   }
 
   async close(): Promise<void> {
@@ -188,6 +194,7 @@ export class VaultProvider implements Provider<VaultParameters> {
         refreshAtMs: context.nowMs + leaseSeconds * 1000 * LEASE_REFRESH_FRACTION,
         response,
         tokenId: context.session.id,
+        revoke: revokerFor(context, response.lease_id),
       });
     }
     return result;
@@ -329,4 +336,28 @@ function unwrap(error: unknown): unknown {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** How long a revocation at unpublish may take before it is given up. */
+const REVOKE_TIMEOUT_MS = 10_000;
+
+/** `PUT sys/leases/revoke` for one lease, with the token that created it (held in memory only). */
+function revokerFor(context: FetchContext, leaseId: string): () => Promise<void> {
+  const { address, namespace } = context.params;
+  const { agent, reporter } = context.target;
+  const { token } = context.session;
+  return async () => {
+    await vaultRequest({
+      address,
+      method: 'PUT',
+      path: 'sys/leases/revoke',
+      token,
+      body: { lease_id: leaseId },
+      agent,
+      reporter,
+      signal: AbortSignal.timeout(REVOKE_TIMEOUT_MS),
+      what: 'lease revocation',
+      ...(namespace === undefined ? {} : { namespace }),
+    });
+  };
 }
