@@ -197,14 +197,7 @@ export class KubeTestServer {
     const object: StoredObject = {
       apiVersion: `${SPC_GROUP}/v1`,
       kind: 'SecretProviderClass',
-      metadata: {
-        name,
-        namespace,
-        uid: existing?.metadata.uid ?? randomUUID(),
-        resourceVersion: String(++this.resourceVersion),
-        creationTimestamp: existing?.metadata.creationTimestamp ?? this.timestamp(),
-        generation: ((existing?.metadata['generation'] as number | undefined) ?? 0) + 1,
-      },
+      metadata: { ...this.nextMetadata(existing, namespace, name), generation: ((existing?.metadata['generation'] as number | undefined) ?? 0) + 1 },
       spec,
     };
     this.store(key, SPC_RESOURCE, object, existing === undefined ? 'ADDED' : 'MODIFIED');
@@ -223,14 +216,7 @@ export class KubeTestServer {
     const object: StoredObject = {
       apiVersion: 'v1',
       kind: 'ServiceAccount',
-      metadata: {
-        name,
-        namespace,
-        uid: existing?.metadata.uid ?? randomUUID(),
-        resourceVersion: String(++this.resourceVersion),
-        creationTimestamp: existing?.metadata.creationTimestamp ?? this.timestamp(),
-        annotations,
-      },
+      metadata: { ...this.nextMetadata(existing, namespace, name), annotations },
     };
     this.store(key, 'serviceaccounts', object, existing === undefined ? 'ADDED' : 'MODIFIED');
     return object;
@@ -400,6 +386,17 @@ export class KubeTestServer {
     object.metadata = { ...object.metadata, name: existing.metadata.name, namespace: existing.metadata.namespace, uid: existing.metadata.uid, resourceVersion: String(++this.resourceVersion) };
     this.store(key, target.resource, object, 'MODIFIED');
     send(200, object);
+  }
+
+  /** Metadata of a new or replaced object: its uid and creation time kept, the next resourceVersion. */
+  private nextMetadata(existing: StoredObject | undefined, namespace: string, name: string): StoredObject['metadata'] {
+    return {
+      name,
+      namespace,
+      uid: existing?.metadata.uid ?? randomUUID(),
+      resourceVersion: String(++this.resourceVersion),
+      creationTimestamp: existing?.metadata.creationTimestamp ?? this.timestamp(),
+    };
   }
 
   private store(key: string, resource: string, object: StoredObject, type: WatchEvent['type']): void {
