@@ -85,6 +85,12 @@ interface VolumeState {
   waitingForTokens: boolean;
   /** The content's expiry was reported (log + counter); reset when new content arrives. */
   expiryReported: boolean;
+  /**
+   * Digest of the parameters the content was fetched with (in memory; undefined for volumes
+   * recovered from disk). A class edit can change what an object reads (secretPath, secretKey)
+   * while every version stays equal, so equal versions mean "unchanged" only with equal parameters.
+   */
+  fetchDigest?: string | undefined;
 }
 
 const DEFAULT_FILE_MODE = 0o644;
@@ -221,6 +227,7 @@ export class VolumeManager {
     try {
       await stage('write', () => this.options.writer.write(request.targetPath, files, { gid, maxBytes: this.options.maxContentBytes }));
       const state = this.newState(request, provider.name, digest, result, now);
+      state.fetchDigest = prepared.fetchDigest;
       await stage('metadata', () => this.options.metadata.save(state.metadata));
       this.volumes.set(request.volumeId, state);
     } catch (error) {
@@ -270,12 +277,15 @@ export class VolumeManager {
       providerName = prepared.provider.name;
       stage = this.stageTimer(providerName);
       const result = await stage('fetch', () => this.fetch(request, prepared, providerName === previousProvider ? state.metadata.versions : undefined));
-      unchanged = providerName === previousProvider && sameVersions(state.metadata.versions, result.versions);
+      // An inline volume's parameters cannot change (checkCompatible); a class's can.
+      const sameParameters = request.secretProviderClass === undefined || state.fetchDigest === prepared.fetchDigest;
+      unchanged = providerName === previousProvider && sameParameters && sameVersions(state.metadata.versions, result.versions);
       if (!unchanged) {
         const files = this.toVolumeFiles(result);
         await stage('write', () => this.options.writer.write(request.targetPath, files, { gid: result.fileGroup ?? request.mountGroup, maxBytes: this.options.maxContentBytes }));
       }
       next = this.newState(request, providerName, digest, result, now, state.metadata.publishedAt);
+      next.fetchDigest = prepared.fetchDigest;
     } catch (error) {
       const code = this.recordFailure(state, providerName, error, now);
       this.countRefresh(providerName, code, started);

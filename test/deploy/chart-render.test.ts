@@ -173,7 +173,8 @@ for (const { name, file } of cases) {
 
     it('grants the least RBAC: read SecretProviderClasses, events only when enabled, nothing else', () => {
       const role = findOne(objects, 'ClusterRole') as unknown as { metadata: { name: string }; rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
-      const expected = [{ apiGroups: ['secrets-store.csi.x-k8s.io'], resources: ['secretproviderclasses'], verbs: ['get', 'list', 'watch'] }];
+      // The class cache only GETs by name (src/kube/class-cache.ts: no watch), so no list/watch.
+      const expected = [{ apiGroups: ['secrets-store.csi.x-k8s.io'], resources: ['secretproviderclasses'], verbs: ['get'] }];
       const gcp = values.providers['gcp'];
       const serviceAccountRule = { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get'] };
       if (gcp?.enabled === true && gcp.serviceAccountAnnotations === true) expected.push(serviceAccountRule);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { basename } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, DRIVER_FLAGS, parseDriverConfig, type DriverConfig } from '../../src/cli/config.js';
+import { DRIVER_FLAGS, parseDriverConfig, type DriverConfig } from '../../src/cli/config.js';
 import { effectiveValues, exampleValuesFiles, findOne, lintChart, renderChart, renderChartError, type K8sObject } from './chart-support.js';
 
 /**
@@ -20,47 +20,13 @@ function driverArgs(objects: readonly K8sObject[]): string[] {
 }
 
 /**
- * Parse with the driver's parser. Providers other helpers are still adding (gcp, certificates)
- * are unknown to this driver build: they and their flags are set aside and reported, so the
- * rest is still checked, and the check tightens by itself once they land.
+ * Parse with the driver's own parser (strict: an unknown flag fails). Every provider the chart
+ * knows is in the driver now, so nothing is set aside: a flag the driver dropped (as the
+ * --gcp-kubernetes-* flags were) fails here.
  */
-function parseAsDriver(args: string[]): { config: DriverConfig; pending: string[] } {
-  const pending: string[] = [];
-  let argv = args;
-  // A flag of a pending provider that this driver build does not know yet: set the provider aside.
-  for (const provider of PENDING_PROVIDERS) {
-    const unknownFlag = argv.some((a) => a.startsWith(`--${provider}-`) && !((/^--([a-z0-9-]+)=/.exec(a)?.[1] ?? '') in DRIVER_FLAGS));
-    if (unknownFlag) argv = withoutProvider(argv, provider, pending);
-  }
-  for (;;) {
-    try {
-      return { config: parseDriverConfig(argv), pending };
-    } catch (error) {
-      const unknown = error instanceof ConfigError ? /--providers: unknown provider "([^"]+)"/.exec(error.message)?.[1] : undefined;
-      if (unknown === undefined || !PENDING_PROVIDERS.includes(unknown)) throw error;
-      argv = withoutProvider(argv, unknown, pending);
-    }
-  }
+function parseAsDriver(args: string[]): { config: DriverConfig } {
+  return { config: parseDriverConfig(args) };
 }
-
-const PENDING_PROVIDERS = ['gcp', 'certificates'];
-
-function withoutProvider(argv: string[], provider: string, pending: string[]): string[] {
-  pending.push(provider);
-  const providers = (argv.find((a) => a.startsWith('--providers=')) ?? '--providers=').slice('--providers='.length).split(',').filter((p) => p !== provider && p !== '');
-  // Only pending providers enabled: vault (no required flags) stands in, to check the rest.
-  if (providers.length === 0) providers.push('vault');
-  return argv
-    .filter((a) => !a.startsWith(`--${provider}-`))
-    .map((a) => (a.startsWith('--providers=') ? `--providers=${providers.join(',')}` : a))
-    .map((a) => (a === `--default-provider=${provider}` ? `--default-provider=${providers[0]}` : a));
-}
-
-/**
- * Flags the other half of issue 6 adds to the driver (--kube-events for pod Events); checked by
- * the driver's parser once this build has them, set aside until then.
- */
-const PENDING_FLAGS = ['kube-events'];
 
 const cases: { name: string; file: string | undefined }[] = [{ name: 'defaults', file: undefined }, ...(await exampleValuesFiles()).map((file) => ({ name: basename(file), file }))];
 
@@ -72,28 +38,34 @@ describe('the driver accepts the flags the chart renders', () => {
         stateDir: string;
         metrics: { port: number };
         driver: { defaultProvider: string };
-        providers: { vault: { enabled: boolean; audience: string; flags: { address: string } }; embedded: { enabled: boolean; audience: string } };
+        events: { enabled: boolean };
+        providers: { vault: { enabled: boolean; audience: string; flags: { address: string } }; embedded: { enabled: boolean; audience: string } } & Record<string, { enabled: boolean }>;
       };
       const args = driverArgs(await renderChart({ valuesFiles: file === undefined ? [] : [file] }));
       for (const arg of args) {
         const flag = /^--([a-z0-9-]+)=/.exec(arg)?.[1];
         assert.ok(flag !== undefined, `${arg} is --flag=value`);
-        if (!flag.startsWith('gcp-') && !flag.startsWith('certificates-') && !PENDING_FLAGS.includes(flag)) assert.ok(flag in DRIVER_FLAGS, `--${flag} is a driver flag`);
+        assert.ok(flag in DRIVER_FLAGS, `--${flag} is a driver flag`);
       }
-      const { config, pending } = parseAsDriver(args.filter((a) => !PENDING_FLAGS.some((f) => a.startsWith(`--${f}=`) && !(f in DRIVER_FLAGS))));
+      const { config } = parseAsDriver(args);
       assert.equal(config.driverName, values.driverName);
       assert.equal(config.nodeId, 'node-a');
       assert.equal(config.stateDir, values.stateDir);
       assert.equal(config.endpoint, 'unix:///csi/csi.sock');
       assert.equal(config.metricsAddress, `:${values.metrics.port}`);
-      if (pending.length === 0) {
-        assert.equal(config.defaultProvider, values.driver.defaultProvider);
-        assert.equal(config.providers.includes('vault'), values.providers.vault.enabled);
-      }
+      assert.equal(config.defaultProvider, values.driver.defaultProvider);
+      assert.equal(config.providers.includes('vault'), values.providers.vault.enabled);
+      assert.deepEqual([...config.providers].sort(), Object.entries(values.providers).filter(([, p]) => p.enabled).map(([k]) => k).sort(), 'the driver loads exactly the enabled providers');
       assert.equal(config.providers.includes('embedded'), values.providers.embedded.enabled);
       if (values.providers.vault.enabled) {
         assert.equal(config.vault.audience, values.providers.vault.audience);
         assert.equal(config.vault.address, values.providers.vault.flags.address);
+      }
+      assert.equal(config.kube.events, values.events.enabled, '--kube-events follows events.enabled');
+      const gcp = values.providers['gcp'] as { enabled: boolean; audience: string; serviceAccountAnnotations: boolean };
+      if (gcp.enabled) {
+        assert.equal(config.gcp.audience, gcp.audience);
+        assert.equal(config.gcp.serviceAccountAnnotations, gcp.serviceAccountAnnotations);
       }
       if (values.providers.embedded.enabled) {
         assert.equal(config.embedded.audience, values.providers.embedded.audience);

@@ -113,6 +113,9 @@ describe('Kubernetes Events on the pod for refresh failures', () => {
     }
     const logText = await readFile(spc.logFile, 'utf8');
     const eventText = JSON.stringify(spc.kube.requests.map((r) => r.body));
+    // Not vacuous: the events of the tests above (messages included) are in what is searched.
+    assert.match(eventText, /"reason":"CredentialRefreshFailed"/);
+    assert.match(eventText, /CM_BACKEND_UNAVAILABLE: refreshing volume/);
     for (const text of [logText, eventText]) {
       assert.ok(!text.includes(SECRET), 'no secret value');
       assert.doesNotMatch(text, /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/, 'no JWT');

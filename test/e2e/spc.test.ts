@@ -89,6 +89,21 @@ describe('SecretProviderClass by reference, end to end', () => {
     assert.equal((await spc.world.simulator.unpublish(pod)).ok, true);
   });
 
+  test('an edit that keeps the file name and the secret version (another secretPath) is still written at the next refresh', async () => {
+    applyVaultDatabase('same-name');
+    const pod = webapp('same-name');
+    const published = await spc.world.simulator.publish(pod);
+    assert.equal(published.ok, true, published.message);
+    assert.equal(await readFile(join(published.targetPath, 'db-password'), 'utf8'), 'db-secret-password');
+    // Same objectName, another KV v2 secret at the same version (1): only the parameters differ.
+    applyVaultDatabase('same-name', (p) => ({ ...p, objects: '- objectName: "db-password"\n  secretPath: "secret/data/db-other"\n  secretKey: "password"\n' }));
+    spc.world.clock.advance(KV_REFRESH_MS + KUBELET_CADENCE_MS);
+    const refreshed = await spc.world.simulator.publish(pod);
+    assert.equal(refreshed.ok, true, refreshed.message);
+    assert.equal(await readFile(join(published.targetPath, 'db-password'), 'utf8'), 'other-password', 'the edited class is applied');
+    assert.equal((await spc.world.simulator.unpublish(pod)).ok, true);
+  });
+
   test('a missing class: FAILED_PRECONDITION naming it, nothing mounted; once created, the retry mounts', async () => {
     const pod = webapp('not-yet');
     const refused = await spc.world.simulator.publish(pod);

@@ -73,6 +73,22 @@ describe('ClassCache over the Kubernetes API (real @kubernetes/client-node, loca
     assert.match(await metrics.registry.metrics(), /credmount_secret_provider_class_lookups_total\{result="cached"\} 3/);
   });
 
+  test("a cached class is never served to another namespace: same name, two namespaces, two GETs; a class only in one is missing in the other", async () => {
+    kube.putSecretProviderClass('team-a', 'shared-name', { provider: 'vault', parameters: { roleName: 'a' } });
+    kube.putSecretProviderClass('team-b', 'shared-name', { provider: 'vault', parameters: { roleName: 'b' } });
+    kube.putSecretProviderClass('team-a', 'only-a', { provider: 'vault', parameters: { roleName: 'a-only' } });
+    assert.equal((await cache.get('team-a', 'shared-name')).parameters['roleName'], 'a');
+    const b = await cache.get('team-b', 'shared-name');
+    assert.equal(b.parameters['roleName'], 'b');
+    assert.equal(b.namespace, 'team-b');
+    assert.equal((await cache.get('team-a', 'only-a')).parameters['roleName'], 'a-only');
+    await assert.rejects(cache.get('team-b', 'only-a'), rejectsWith('CM_CLASS_NOT_FOUND', 'FAILED_PRECONDITION', /team-b\/only-a/));
+    assert.deepEqual(
+      kube.requests.map((r) => `${r.verb} ${r.path}`),
+      ['team-a/secretproviderclasses/shared-name', 'team-b/secretproviderclasses/shared-name', 'team-a/secretproviderclasses/only-a', 'team-b/secretproviderclasses/only-a'].map((p) => `get /apis/secrets-store.csi.x-k8s.io/v1/namespaces/${p}`),
+    );
+  });
+
   test('a missing class is FAILED_PRECONDITION naming namespace and name, and is cached for the TTL', async () => {
     await assert.rejects(cache.get('demo', 'absent'), rejectsWith('CM_CLASS_NOT_FOUND', 'FAILED_PRECONDITION', /SecretProviderClass demo\/absent does not exist/));
     await assert.rejects(cache.get('demo', 'absent'), rejectsWith('CM_CLASS_NOT_FOUND', 'FAILED_PRECONDITION'));
