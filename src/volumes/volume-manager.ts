@@ -455,7 +455,10 @@ export class VolumeManager {
     }
     const { provider, parsed } = prepared;
     // 2. the tokens we hold must still be valid for a while
-    const stale = parsed.audiences.filter((audience) => (request.tokens.get(audience)?.expiresAt.getTime() ?? 0) <= now + TOKEN_MARGIN_MS);
+    //    — for the whole fetch: a signer polling up to the fetch deadline must not find its token
+    //    expired halfway (then it could not even delete what it created).
+    const validUntil = now + Math.max(TOKEN_MARGIN_MS, this.fetchTimeoutMs);
+    const stale = parsed.audiences.filter((audience) => (request.tokens.get(audience)?.expiresAt.getTime() ?? 0) <= validUntil);
     if (stale.length > 0) {
       if (!state.waitingForTokens) {
         state.waitingForTokens = true;

@@ -127,4 +127,19 @@ describe('cert-manager signer against the local Kubernetes API', () => {
     assert.equal(methods[0], 'POST');
     assert.ok(methods.indexOf('DELETE') < secondPost, methods.join(' '));
   });
+  test('one request in flight per volume with three callers: the third queues behind the second, not beside it', async () => {
+    const from = kube.calls.length;
+    // prepared first, then three signs started in the same tick (a timed-out fetch and two republishes)
+    const inputs = await Promise.all([input('ca', { volumeId: 'csi-3' }), input('ca', { volumeId: 'csi-3' }), input('ca', { volumeId: 'csi-3' })]);
+    await Promise.all(inputs.map((i) => signer.sign(i)));
+    let live = 0;
+    let most = 0;
+    for (const call of kube.calls.slice(from)) {
+      if (call.method === 'POST') live += 1;
+      if (call.method === 'DELETE') live -= 1;
+      most = Math.max(most, live);
+    }
+    assert.equal(kube.calls.slice(from).filter((c) => c.method === 'POST').length, 3);
+    assert.equal(most, 1, kube.calls.slice(from).map((c) => c.method).join(' '));
+  });
 });
