@@ -399,17 +399,22 @@ export class VolumeManager {
    */
   startBackgroundRenewal(intervalMs: number): () => void {
     let running = false;
+    let stopped = false;
     const timer = setInterval(() => {
       if (running) return;
       running = true;
-      this.renewDue()
+      this.renewDue(() => stopped)
         .catch((error: unknown) => this.log.error({ err: describeError(error) }, 'background renewal pass failed'))
         .finally(() => {
           running = false;
         });
     }, intervalMs);
     timer.unref();
-    return () => clearInterval(timer);
+    return () => {
+      // A pass in progress finishes its current volume and renews no other: the driver is stopping.
+      stopped = true;
+      clearInterval(timer);
+    };
   }
 
   /**
@@ -421,10 +426,11 @@ export class VolumeManager {
    * 3. otherwise refresh exactly as a republish would — under the volume's lock, the old content
    *    kept on failure, the new key, certificate and CA swapped in by one rename.
    */
-  async renewDue(): Promise<Map<string, BackgroundOutcome>> {
+  async renewDue(stopped: () => boolean = () => false): Promise<Map<string, BackgroundOutcome>> {
     const outcomes = new Map<string, BackgroundOutcome>();
     const providers = this.options.backgroundRenewalProviders ?? ['certificates'];
     for (const [volumeId, candidate] of this.volumes) {
+      if (stopped()) break;
       if (!providers.includes(candidate.metadata.provider) || candidate.lastRequest === undefined) continue;
       const now = this.clock.now();
       if (now < candidate.refreshAtMs || now < candidate.retryAtMs) continue;

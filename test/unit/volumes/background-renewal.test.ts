@@ -105,4 +105,18 @@ describe('background renewal (VolumeManager.renewDue)', () => {
     stop();
     assert.equal(h.provider.fetches, 2, 'renewed once, then fresh');
   });
+  test('stopping the timer during a pass: the volume being renewed finishes, no other is started', async () => {
+    await manager.publish(await h.request('a'));
+    await manager.publish(await h.request('b'));
+    h.clock.advance(100_000);
+    let open: () => void = () => undefined;
+    h.provider.gate = new Promise<void>((resolve) => (open = resolve));
+    const stop = manager.startBackgroundRenewal(5);
+    for (let i = 0; i < 100 && h.provider.fetches < 3; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(h.provider.fetches, 3, 'the pass is renewing the first volume');
+    stop();
+    open();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(h.provider.fetches, 3, 'the second volume was not renewed after stop');
+  });
 });
