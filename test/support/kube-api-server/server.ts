@@ -14,7 +14,7 @@
  * shortly after creation, approves and signs with a CA issuer — or denies, for a "deny" issuer.
  * It records every request with the identity that made it.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, webcrypto } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseGoDuration } from '../../../src/providers/certificates/go-duration.js';
@@ -23,7 +23,8 @@ import { x509 } from '../../../src/providers/x509.js';
 import { TokenAuthenticator } from './authenticator.js';
 import { TestCa } from './issuer.js';
 
-export type IssuerBehaviour = 'sign' | 'deny' | 'fail';
+/** `wrong-key`: a misbehaving issuer that answers Ready with a certificate for another public key. */
+export type IssuerBehaviour = 'sign' | 'deny' | 'fail' | 'wrong-key';
 
 export interface KubeApiServerOptions {
   readonly jwksUrl: string;
@@ -217,6 +218,11 @@ export class KubeApiTestServer {
     }
     const parsed = parseGoDuration(object.spec.duration ?? '2160h');
     const durationMs = 'ms' in parsed ? parsed.ms : 2160 * 3_600_000;
+    if (issuer.behaviour === 'wrong-key') {
+      // the same names, but a CSR of a key this server made: not the key the requester holds
+      const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+      csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: csr.subjectName, keys, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' }, extensions: [...csr.extensions] });
+    }
     const certificate = await issuer.ca.sign(csr, durationMs, object.spec.usages ?? ['digital signature', 'key encipherment'], object.spec.isCA === true, this.now());
     set({
       conditions: [
