@@ -93,6 +93,21 @@ describe('certificates provider with the development CA', () => {
     await p.close();
   });
 
+  test('reuse-private-key: a fetch abandoned before it finished keeps no key for the volume (release already ran)', async () => {
+    const p = provider();
+    const controller = new AbortController();
+    const parsed = p.parse({ ...devCa, 'csi.cert-manager.io/common-name': 'x', 'csi.cert-manager.io/reuse-private-key': 'true' }, identity);
+    const pending = p.fetch({ volumeId: 'csi-gone', identity, tokens: new Map(), parameters: parsed.value, previousVersions: undefined, now: new Date(), signal: controller.signal });
+    // the deadline passes while the RSA key is made on the thread pool; the volume is unpublished
+    setImmediate(() => {
+      controller.abort(new Error('deadline'));
+      p.release('csi-gone');
+    });
+    await assert.rejects(pending, /deadline/);
+    assert.equal((p as unknown as { keptKeys: Map<string, unknown> }).keptKeys.size, 0);
+    await p.close();
+  });
+
   test('the development CA refuses CA certificates; a signer that is not configured is INVALID_ARGUMENT', async () => {
     const p = provider();
     await assert.rejects(fetch(p, { 'csi.cert-manager.io/common-name': 'x', 'csi.cert-manager.io/key-algorithm': 'ECDSA', 'csi.cert-manager.io/is-ca': 'true' }), /does not issue CA certificates/);
