@@ -88,7 +88,7 @@ interface VolumeState {
 }
 
 const DEFAULT_FILE_MODE = 0o644;
-/** Tokens that expire sooner than this are not used for a background renewal. */
+/** Tokens that expire sooner than this (or than the fetch timeout, if longer) are not used for a background renewal. */
 const TOKEN_MARGIN_MS = 10_000;
 /** Room for directory entries and symlinks beside two generations of content. */
 const TMPFS_SLACK_BYTES = 256 * 1024;
