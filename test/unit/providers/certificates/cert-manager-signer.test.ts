@@ -163,4 +163,14 @@ describe('cert-manager signer against the local Kubernetes API', () => {
     assert.equal(made?.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True', 'the issuer did answer Ready');
     assert.equal(kube.live().length, 0);
   });
+  test("is-ca with usages of its own: the CSR carries cert sign, as cert-manager's webhook requires", async () => {
+    const attrs = { 'csi.cert-manager.io/issuer-name': 'ca', 'csi.cert-manager.io/common-name': 'sub-ca', 'csi.cert-manager.io/key-algorithm': 'ECDSA', 'csi.cert-manager.io/is-ca': 'true', 'csi.cert-manager.io/key-usages': 'digital signature,crl sign' };
+    const spec = parseCertificateAttributes(attrs, identity, defaults);
+    const csr = await createCsr(spec, await generateNodeKey('ECDSA', 256));
+    const signed = await signer.sign({ ...(await input('ca')), spec, csr, csrPem: csrPem(csr), volumeId: 'csi-ca' });
+    const [made] = [...kube.history.values()].slice(-1);
+    assert.equal(made?.spec.isCA, true);
+    assert.deepEqual(made?.spec.usages, ['digital signature', 'crl sign']);
+    assert.match(signed.chainPem, /^-----BEGIN CERTIFICATE-----/);
+  });
 });
