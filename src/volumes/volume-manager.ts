@@ -94,7 +94,7 @@ interface VolumeState {
 }
 
 const DEFAULT_FILE_MODE = 0o644;
-/** Tokens that expire sooner than this are not used for a background renewal. */
+/** Tokens that expire sooner than this (or than the fetch timeout, if longer) are not used for a background renewal. */
 const TOKEN_MARGIN_MS = 10_000;
 /** Room for directory entries and symlinks beside two generations of content. */
 const TMPFS_SLACK_BYTES = 256 * 1024;
@@ -409,17 +409,22 @@ export class VolumeManager {
    */
   startBackgroundRenewal(intervalMs: number): () => void {
     let running = false;
+    let stopped = false;
     const timer = setInterval(() => {
       if (running) return;
       running = true;
-      this.renewDue()
+      this.renewDue(() => stopped)
         .catch((error: unknown) => this.log.error({ err: describeError(error) }, 'background renewal pass failed'))
         .finally(() => {
           running = false;
         });
     }, intervalMs);
     timer.unref();
-    return () => clearInterval(timer);
+    return () => {
+      // A pass in progress finishes its current volume and renews no other: the driver is stopping.
+      stopped = true;
+      clearInterval(timer);
+    };
   }
 
   /**
@@ -431,10 +436,11 @@ export class VolumeManager {
    * 3. otherwise refresh exactly as a republish would — under the volume's lock, the old content
    *    kept on failure, the new key, certificate and CA swapped in by one rename.
    */
-  async renewDue(): Promise<Map<string, BackgroundOutcome>> {
+  async renewDue(stopped: () => boolean = () => false): Promise<Map<string, BackgroundOutcome>> {
     const outcomes = new Map<string, BackgroundOutcome>();
     const providers = this.options.backgroundRenewalProviders ?? ['certificates'];
     for (const [volumeId, candidate] of this.volumes) {
+      if (stopped()) break;
       if (!providers.includes(candidate.metadata.provider) || candidate.lastRequest === undefined) continue;
       const now = this.clock.now();
       if (now < candidate.refreshAtMs || now < candidate.retryAtMs) continue;
@@ -465,7 +471,10 @@ export class VolumeManager {
     }
     const { provider, parsed } = prepared;
     // 2. the tokens we hold must still be valid for a while
-    const stale = parsed.audiences.filter((audience) => (request.tokens.get(audience)?.expiresAt.getTime() ?? 0) <= now + TOKEN_MARGIN_MS);
+    //    — for the whole fetch: a signer polling up to the fetch deadline must not find its token
+    //    expired halfway (then it could not even delete what it created).
+    const validUntil = now + Math.max(TOKEN_MARGIN_MS, this.fetchTimeoutMs);
+    const stale = parsed.audiences.filter((audience) => (request.tokens.get(audience)?.expiresAt.getTime() ?? 0) <= validUntil);
     if (stale.length > 0) {
       if (!state.waitingForTokens) {
         state.waitingForTokens = true;

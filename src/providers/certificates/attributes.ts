@@ -131,12 +131,12 @@ export function parseCertificateAttributes(raw: Readonly<Record<string, string>>
     return expanded.value;
   };
   const subject = parseSubject(template);
-  const dnsNames = splitList(Attr.dnsNames, template(Attr.dnsNames));
+  const dnsNames = splitList(Attr.dnsNames, template(Attr.dnsNames)).map((name) => ia5(Attr.dnsNames, name));
   const ipAddresses = splitList(Attr.ipSans, get(Attr.ipSans)).map((ip) => {
     if (isIP(ip) === 0) throw invalid(Attr.ipSans, `${JSON.stringify(ip)} is not an IP address`);
     return ip;
   });
-  const uris = splitList(Attr.uriSans, template(Attr.uriSans)).map((uri) => checkUri(Attr.uriSans, uri));
+  const uris = splitList(Attr.uriSans, template(Attr.uriSans)).map((uri) => checkUri(Attr.uriSans, ia5(Attr.uriSans, uri)));
   const trustDomain = get(Attr.spiffeTrustDomain);
   if (trustDomain !== undefined) {
     if (!/^[a-z0-9._-]+$/.test(trustDomain)) throw invalid(Attr.spiffeTrustDomain, 'a SPIFFE trust domain is lower-case letters, digits, ".", "-" and "_"');
@@ -356,6 +356,15 @@ function splitEscaped(key: string, value: string | undefined): string[] {
   items.push(current.trim());
   if (items.some((s) => s === '')) throw invalid(key, 'has an empty item (a stray comma?)');
   return items;
+}
+
+/**
+ * dNSName and uniformResourceIdentifier SANs are IA5String (RFC 5280 4.2.1.6): ASCII only. Go's
+ * x509 refuses anything else when csi-driver builds the CSR; the dev CA would write mangled bytes.
+ */
+function ia5(key: string, name: string): string {
+  if (!/^[\x20-\x7e]+$/.test(name)) throw invalid(key, `${JSON.stringify(name)} is not ASCII (an internationalised name goes in its xn-- form, a URI percent-encoded)`);
+  return name;
 }
 
 function checkUri(key: string, uri: string): string {

@@ -80,6 +80,9 @@ export class CertificatesProvider implements Provider<CertificateSpec> {
     }
     const nowMs = request.now.getTime();
     if (Number.isNaN(notAfter.getTime()) || notAfter.getTime() <= nowMs) throw Errors.backendRejected(`the ${spec.signer} signer`, `the certificate it returned is not valid now (NotAfter ${leaf.validTo})`);
+    // An abandoned fetch (deadline passed; the volume may be unpublished and released by now)
+    // must not put its key back into the map, where nothing would ever remove it.
+    request.signal.throwIfAborted();
     if (spec.reusePrivateKey) this.keptKeys.set(request.volumeId, key);
 
     const mode = spec.fsGroup === undefined ? 0o644 : 0o640;

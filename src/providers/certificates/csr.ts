@@ -3,7 +3,7 @@ import { x509 } from '../x509.js';
 import { Attr } from './attributes.js';
 import type { CertificateSpec, SubjectSpec } from './certificate-spec.js';
 import type { NodeKey } from './key-material.js';
-import { x509Usages } from './key-usages.js';
+import { KEY_USAGE_BITS, x509Usages } from './key-usages.js';
 
 /**
  * The PKCS#10 request for a volume, as csi-driver builds it (pkg/requestgen): the subject (a
@@ -22,7 +22,10 @@ export async function createCsr(spec: CertificateSpec, key: NodeKey): Promise<x5
   // RFC 5280 4.2.1.6: with an empty subject the SAN extension is critical.
   if (sans.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(sans, name.toArrayBuffer().byteLength <= 2));
   const usages = x509Usages(spec.keyUsages);
-  if (usages.flags !== 0) extensions.push(new x509.KeyUsagesExtension(usages.flags, true));
+  // As cert-manager's pki.BuildKeyUsages: a CA's key signs certificates. Its webhook adds
+  // "cert sign" to spec.usages when isCA and refuses a CSR whose usages then differ.
+  const flags = spec.isCA ? usages.flags | (KEY_USAGE_BITS['cert sign'] as number) : usages.flags;
+  if (flags !== 0) extensions.push(new x509.KeyUsagesExtension(flags, true));
   if (usages.extended.length > 0) extensions.push(new x509.ExtendedKeyUsageExtension(usages.extended));
   if (spec.isCA) extensions.push(new x509.BasicConstraintsExtension(true, undefined, true));
   return x509.Pkcs10CertificateRequestGenerator.create({

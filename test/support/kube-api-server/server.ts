@@ -14,7 +14,7 @@
  * shortly after creation, approves and signs with a CA issuer — or denies, for a "deny" issuer.
  * It records every request with the identity that made it.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, webcrypto } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseGoDuration } from '../../../src/providers/certificates/go-duration.js';
@@ -23,7 +23,8 @@ import { x509 } from '../../../src/providers/x509.js';
 import { TokenAuthenticator } from './authenticator.js';
 import { TestCa } from './issuer.js';
 
-export type IssuerBehaviour = 'sign' | 'deny' | 'fail';
+/** `wrong-key`: a misbehaving issuer that answers Ready with a certificate for another public key. */
+export type IssuerBehaviour = 'sign' | 'deny' | 'fail' | 'wrong-key';
 
 export interface KubeApiServerOptions {
   readonly jwksUrl: string;
@@ -167,6 +168,8 @@ export class KubeApiTestServer {
     if (typeof object.spec?.request !== 'string' || object.spec.request === '' || typeof object.spec.issuerRef?.name !== 'string') {
       return reply(422, status(422, 'Invalid', 'CertificateRequest.cert-manager.io is invalid: spec.request: Required value'));
     }
+    const usageError = webhookUsageCheck(object.spec);
+    if (usageError !== undefined) return reply(422, status(422, 'Invalid', `CertificateRequest.cert-manager.io is invalid: spec.request: Invalid value: ${usageError}`));
     const name = object.metadata.name ?? `${object.metadata.generateName ?? ''}${randomBytes(3).toString('hex').slice(0, 5)}`;
     const stored: CertificateRequestObject = {
       ...object,
@@ -217,6 +220,11 @@ export class KubeApiTestServer {
     }
     const parsed = parseGoDuration(object.spec.duration ?? '2160h');
     const durationMs = 'ms' in parsed ? parsed.ms : 2160 * 3_600_000;
+    if (issuer.behaviour === 'wrong-key') {
+      // the same names, but a CSR of a key this server made: not the key the requester holds
+      const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+      csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: csr.subjectName, keys, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' }, extensions: [...csr.extensions] });
+    }
     const certificate = await issuer.ca.sign(csr, durationMs, object.spec.usages ?? ['digital signature', 'key encipherment'], object.spec.isCA === true, this.now());
     set({
       conditions: [
@@ -227,6 +235,54 @@ export class KubeApiTestServer {
       ca: Buffer.from(issuer.ca.pem).toString('base64'),
     });
   }
+}
+
+/**
+ * cert-manager's validating webhook (internal/apis/certmanager/validation/certificaterequest.go,
+ * ValidateCertificateRequestSpec): when spec.usages is set and not exactly the default, and the
+ * CSR has extensions, the CSR's key usages and extended key usages must equal spec.usages — with
+ * "cert sign" added to spec.usages when isCA, and "signing" counted as "digital signature".
+ * The names come from cert-manager's pki.BuildCertManagerKeyUsages, written out here on purpose
+ * (not the driver's table) so the check is independent of the code under test.
+ */
+const KU_NAMES = ['digital signature', 'content commitment', 'key encipherment', 'data encipherment', 'key agreement', 'cert sign', 'crl sign', 'encipher only', 'decipher only'];
+const EKU_NAMES: Record<string, string> = {
+  '2.5.29.37.0': 'any',
+  '1.3.6.1.5.5.7.3.1': 'server auth',
+  '1.3.6.1.5.5.7.3.2': 'client auth',
+  '1.3.6.1.5.5.7.3.3': 'code signing',
+  '1.3.6.1.5.5.7.3.4': 'email protection',
+  '1.3.6.1.5.5.7.3.5': 'ipsec end system',
+  '1.3.6.1.5.5.7.3.6': 'ipsec tunnel',
+  '1.3.6.1.5.5.7.3.7': 'ipsec user',
+  '1.3.6.1.5.5.7.3.8': 'timestamping',
+  '1.3.6.1.5.5.7.3.9': 'ocsp signing',
+  '1.3.6.1.4.1.311.10.3.3': 'microsoft sgc',
+  '2.16.840.1.113730.4.1': 'netscape sgc',
+};
+function webhookUsageCheck(spec: CertificateRequestObject['spec']): string | undefined {
+  const usages = spec.usages ?? [];
+  const normal = (list: readonly string[]) => [...new Set(list.map((u) => (u === 'signing' ? 'digital signature' : u)))].sort().join(',');
+  if (usages.length === 0 || normal(usages) === normal(['digital signature', 'key encipherment'])) return undefined;
+  let csr: x509.Pkcs10CertificateRequest;
+  try {
+    csr = new x509.Pkcs10CertificateRequest(Buffer.from(spec.request, 'base64').toString('utf8'));
+  } catch {
+    // The real webhook answers 422 here; this server leaves it to the controller's InvalidRequest
+    // (both reach the pod as FAILED_PRECONDITION), which the signer test covers.
+    return undefined;
+  }
+  if (csr.extensions.length === 0) return undefined;
+  const expected = spec.isCA === true && !usages.includes('cert sign') ? [...usages, 'cert sign'] : usages;
+  const inCsr: string[] = [];
+  for (const extension of csr.extensions) {
+    if (extension instanceof x509.KeyUsagesExtension) KU_NAMES.forEach((name, bit) => (extension.usages & (1 << bit) ? inCsr.push(name) : undefined));
+    if (extension instanceof x509.ExtendedKeyUsageExtension) for (const oid of extension.usages) if (typeof oid === 'string' && EKU_NAMES[oid] !== undefined) inCsr.push(EKU_NAMES[oid]);
+  }
+  if (inCsr.length > 0 && normal(inCsr) !== normal(expected) && normal(inCsr) !== normal(['digital signature', 'key encipherment'])) {
+    return `csr key usages do not match specified usages, these should match if both are set: [${normal(inCsr)}] != [${normal(expected)}]`;
+  }
+  return undefined;
 }
 
 function status(code: number, reason: string, message: string) {

@@ -67,6 +67,16 @@ describe('background renewal (VolumeManager.renewDue)', () => {
     assert.equal(h.provider.fetches, 2);
   });
 
+  test('tokens that would expire before the fetch deadline are not used for a renewal', async () => {
+    const request = await h.request('a');
+    // valid for 30 s more when the renewal is due: more than a few seconds, less than the 90 s fetch timeout
+    const short = { ...request, tokens: new Map([['scripted', { audience: 'scripted', token: 't', expiresAt: new Date(h.clock.now() + 110_000) }]]) };
+    await manager.publish(short);
+    h.clock.advance(80_000);
+    assert.deepEqual([...(await manager.renewDue()).values()], ['tokens-expired']);
+    assert.equal(h.provider.fetches, 1);
+  });
+
   test('a failing backend: kept while valid, then expired — reported once', async () => {
     await manager.publish(await h.request('a'));
     h.provider.failWith = Errors.backendUnavailable('scripted', 'down');
@@ -94,5 +104,19 @@ describe('background renewal (VolumeManager.renewDue)', () => {
     await new Promise((resolve) => setTimeout(resolve, 60));
     stop();
     assert.equal(h.provider.fetches, 2, 'renewed once, then fresh');
+  });
+  test('stopping the timer during a pass: the volume being renewed finishes, no other is started', async () => {
+    await manager.publish(await h.request('a'));
+    await manager.publish(await h.request('b'));
+    h.clock.advance(100_000);
+    let open: () => void = () => undefined;
+    h.provider.gate = new Promise<void>((resolve) => (open = resolve));
+    const stop = manager.startBackgroundRenewal(5);
+    for (let i = 0; i < 100 && h.provider.fetches < 3; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(h.provider.fetches, 3, 'the pass is renewing the first volume');
+    stop();
+    open();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(h.provider.fetches, 3, 'the second volume was not renewed after stop');
   });
 });

@@ -33,10 +33,10 @@ export class CertManagerSigner implements Signer {
   }
 
   async sign(input: SignInput): Promise<SignedCertificate> {
-    // 1. one request per volume at a time
+    // 1. one request per volume at a time: queue behind the volume's last request synchronously,
+    //    so that a third caller waits for the second and not only for the first.
     const previous = this.inFlight.get(input.volumeId);
-    if (previous !== undefined) await previous.catch(() => undefined);
-    const work = this.request(input);
+    const work = (previous === undefined ? Promise.resolve() : previous.catch(() => undefined)).then(() => this.request(input));
     this.inFlight.set(input.volumeId, work);
     try {
       return await work;

@@ -111,6 +111,8 @@ describe('cert-manager csi-driver attributes', () => {
     ['a key without a domain', { ...base, 'csi.cert-manager.io/common-name': 'x', objects: '[]' }, 'objects', /not a certificate attribute/],
     ['a bad IP', { ...base, 'csi.cert-manager.io/ip-sans': '10.0.0.256' }, 'csi.cert-manager.io/ip-sans', /not an IP address/],
     ['a relative URI', { ...base, 'csi.cert-manager.io/uri-sans': 'just/a/path' }, 'csi.cert-manager.io/uri-sans', /not an absolute URI/],
+    ['a non-ASCII DNS name (IA5String)', { ...base, 'csi.cert-manager.io/dns-names': 'a.example,bücher.example' }, 'csi.cert-manager.io/dns-names', /"bücher\.example" is not ASCII \(an internationalised name goes in its xn-- form/],
+    ['a non-ASCII URI (IA5String)', { ...base, 'csi.cert-manager.io/uri-sans': 'https://example.com/ü' }, 'csi.cert-manager.io/uri-sans', /is not ASCII/],
     ['an empty list item', { ...base, 'csi.cert-manager.io/dns-names': 'a.example,,b.example' }, 'csi.cert-manager.io/dns-names', /empty item/],
     ['a literal subject with a CN', { ...base, 'csi.cert-manager.io/literal-subject': 'CN=a,O=b', 'csi.cert-manager.io/common-name': 'x' }, 'csi.cert-manager.io/common-name', /cannot be combined with csi\.cert-manager\.io\/literal-subject/],
     ['a bad fs-group', { ...base, 'csi.cert-manager.io/common-name': 'x', 'csi.cert-manager.io/fs-group': '-1' }, 'csi.cert-manager.io/fs-group', /not a group id/],

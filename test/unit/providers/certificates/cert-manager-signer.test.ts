@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { startJwksServer, type RunningJwksServer } from '../../../../src/cli/kubelet-sim/jwks-server.js';
 import { ServiceAccountTokenIssuer } from '../../../../src/cli/kubelet-sim/token-issuer.js';
 import { parseCertificateAttributes } from '../../../../src/providers/certificates/attributes.js';
+import { CertificatesProvider } from '../../../../src/providers/certificates/certificates-provider.js';
 import { createCsr, csrPem } from '../../../../src/providers/certificates/csr.js';
 import { generateNodeKey } from '../../../../src/providers/certificates/key-material.js';
 import { CertManagerSigner } from '../../../../src/providers/certificates/signers/cert-manager-signer.js';
@@ -26,6 +27,7 @@ describe('cert-manager signer against the local Kubernetes API', () => {
     await kube.addIssuer('demo/ca');
     await kube.addIssuer('demo/no', 'deny');
     await kube.addIssuer('cluster-ca');
+    await kube.addIssuer('demo/wrong-key', 'wrong-key');
     kube.grant('demo', 'web');
     signer = new CertManagerSigner({ server: kube.url, caFile: undefined, pollMs: 20 });
   });
@@ -126,5 +128,49 @@ describe('cert-manager signer against the local Kubernetes API', () => {
     const secondPost = methods.lastIndexOf('POST');
     assert.equal(methods[0], 'POST');
     assert.ok(methods.indexOf('DELETE') < secondPost, methods.join(' '));
+  });
+  test('one request in flight per volume with three callers: the third queues behind the second, not beside it', async () => {
+    const from = kube.calls.length;
+    // prepared first, then three signs started in the same tick (a timed-out fetch and two republishes)
+    const inputs = await Promise.all([input('ca', { volumeId: 'csi-3' }), input('ca', { volumeId: 'csi-3' }), input('ca', { volumeId: 'csi-3' })]);
+    await Promise.all(inputs.map((i) => signer.sign(i)));
+    let live = 0;
+    let most = 0;
+    for (const call of kube.calls.slice(from)) {
+      if (call.method === 'POST') live += 1;
+      if (call.method === 'DELETE') live -= 1;
+      most = Math.max(most, live);
+    }
+    assert.equal(kube.calls.slice(from).filter((c) => c.method === 'POST').length, 3);
+    assert.equal(most, 1, kube.calls.slice(from).map((c) => c.method).join(' '));
+  });
+  test('an issuer that answers with a certificate for another key: the provider refuses it, writes nothing, and the request is deleted', async () => {
+    const provider = new CertificatesProvider({ defaults, signers: { 'cert-manager': async () => signer } });
+    const good = await input('wrong-key');
+    const attrs = { 'csi.cert-manager.io/issuer-name': 'wrong-key', 'csi.cert-manager.io/common-name': 'web', 'csi.cert-manager.io/key-algorithm': 'ECDSA' };
+    const parsed = provider.parse(attrs, identity);
+    await assert.rejects(
+      provider.fetch({ volumeId: 'csi-wrong', identity, tokens: good.tokens, parameters: parsed.value, previousVersions: undefined, now: new Date(), signal: new AbortController().signal }),
+      (error: unknown) => {
+        assert.ok(error instanceof CredmountError);
+        assert.equal(error.status, 'FAILED_PRECONDITION');
+        assert.match(error.message, /not for the private key made for this volume; nothing was written/);
+        return true;
+      },
+    );
+    const [made] = [...kube.history.values()].slice(-1);
+    assert.equal(made?.spec.issuerRef.name, 'wrong-key');
+    assert.equal(made?.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True', 'the issuer did answer Ready');
+    assert.equal(kube.live().length, 0);
+  });
+  test("is-ca with usages of its own: the CSR carries cert sign, as cert-manager's webhook requires", async () => {
+    const attrs = { 'csi.cert-manager.io/issuer-name': 'ca', 'csi.cert-manager.io/common-name': 'sub-ca', 'csi.cert-manager.io/key-algorithm': 'ECDSA', 'csi.cert-manager.io/is-ca': 'true', 'csi.cert-manager.io/key-usages': 'digital signature,crl sign' };
+    const spec = parseCertificateAttributes(attrs, identity, defaults);
+    const csr = await createCsr(spec, await generateNodeKey('ECDSA', 256));
+    const signed = await signer.sign({ ...(await input('ca')), spec, csr, csrPem: csrPem(csr), volumeId: 'csi-ca' });
+    const [made] = [...kube.history.values()].slice(-1);
+    assert.equal(made?.spec.isCA, true);
+    assert.deepEqual(made?.spec.usages, ['digital signature', 'crl sign']);
+    assert.match(signed.chainPem, /^-----BEGIN CERTIFICATE-----/);
   });
 });

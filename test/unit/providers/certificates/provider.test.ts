@@ -7,10 +7,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { AttributeDefaults } from '../../../../src/providers/certificates/attributes.js';
 import { CertificatesProvider, renewalTime } from '../../../../src/providers/certificates/certificates-provider.js';
-import type { CertificateSpec } from '../../../../src/providers/certificates/certificate-spec.js';
 import { DevCaSigner } from '../../../../src/providers/certificates/signers/dev-ca-signer.js';
-import type { SignInput, Signer } from '../../../../src/providers/certificates/signers/signer.js';
-import { CredmountError } from '../../../../src/errors/credmount-error.js';
+import type { Signer } from '../../../../src/providers/certificates/signers/signer.js';
 import type { FetchResult } from '../../../../src/providers/provider.js';
 
 const identity = { namespace: 'demo', podName: 'web-0', podUid: '6c1d3a57-7b44-4c1b-9d59-0d5b1f8a2e10', serviceAccountName: 'web' };
@@ -95,25 +93,19 @@ describe('certificates provider with the development CA', () => {
     await p.close();
   });
 
-  test('a certificate that is not for our key is refused and nothing is returned', async () => {
-    // A backend that answers with a certificate for some other key (a misbehaving issuer):
-    // the provider must never hand volumes/ a pair that does not match.
-    const real = new DevCaSigner(() => new Date());
-    const foreign: Signer = {
-      async sign(input: SignInput) {
-        const other = await provider().parse({ ...devCa, 'csi.cert-manager.io/common-name': 'x', 'csi.cert-manager.io/key-algorithm': 'ECDSA' }, identity);
-        const p2 = provider(async () => real);
-        const issued = await p2.fetch({ volumeId: 'other', identity, tokens: new Map(), parameters: other.value as CertificateSpec, previousVersions: undefined, now: input.now, signal: input.signal });
-        return { chainPem: file(issued, 'tls.crt'), caPem: file(issued, 'ca.crt') };
-      },
-    };
-    const p = provider(async () => foreign);
-    await assert.rejects(fetch(p, { 'csi.cert-manager.io/common-name': 'x', 'csi.cert-manager.io/key-algorithm': 'ECDSA' }), (error: unknown) => {
-      assert.ok(error instanceof CredmountError);
-      assert.equal(error.status, 'FAILED_PRECONDITION');
-      assert.match(error.message, /not for the private key made for this volume; nothing was written/);
-      return true;
+  test('reuse-private-key: a fetch abandoned before it finished keeps no key for the volume (release already ran)', async () => {
+    const p = provider();
+    const controller = new AbortController();
+    const parsed = p.parse({ ...devCa, 'csi.cert-manager.io/common-name': 'x', 'csi.cert-manager.io/reuse-private-key': 'true' }, identity);
+    const pending = p.fetch({ volumeId: 'csi-gone', identity, tokens: new Map(), parameters: parsed.value, previousVersions: undefined, now: new Date(), signal: controller.signal });
+    // the deadline passes while the RSA key is made on the thread pool; the volume is unpublished
+    setImmediate(() => {
+      controller.abort(new Error('deadline'));
+      p.release('csi-gone');
     });
+    await assert.rejects(pending, /deadline/);
+    assert.equal((p as unknown as { keptKeys: Map<string, unknown> }).keptKeys.size, 0);
+    await p.close();
   });
 
   test('the development CA refuses CA certificates; a signer that is not configured is INVALID_ARGUMENT', async () => {
