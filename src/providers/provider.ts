@@ -58,7 +58,8 @@ export interface ParsedParameters<P> {
   readonly audiences: readonly string[];
   /**
    * Who may share a fetch result: `serviceAccount` content (secrets) is the same for every pod of
-   * one service account with the same parameters; `pod` content (private keys) is per pod.
+   * one service account with the same parameters; `pod` content (private keys) is never shared —
+   * not between pods, and not between two volumes of one pod.
    */
   readonly scope: 'serviceAccount' | 'pod';
 }

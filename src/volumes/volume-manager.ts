@@ -538,7 +538,8 @@ export class VolumeManager {
       identity.namespace,
       identity.serviceAccountName,
       digest,
-      parsed.scope === 'pod' ? identity.podUid : '',
+      // Private keys are never shared: not between pods, not between two volumes of one pod.
+      parsed.scope === 'pod' ? `${identity.podUid}/${request.volumeId}` : '',
       ...parsed.audiences.map((audience) => request.tokens.get(audience)?.token ?? ''),
     ]);
     try {

@@ -255,6 +255,19 @@ describe('VolumeManager', () => {
     assert.equal(h.provider.fetches, 2);
   });
 
+  test('per-pod content is not shared between two volumes of one pod either (each gets its own key)', async () => {
+    h.provider.scope = 'pod';
+    const gate = latch();
+    h.provider.gate = gate.promise;
+    // kubelet mounts a pod's volumes in parallel; identical attributes must still mean two keys.
+    const requests = await Promise.all(['a', 'b'].map((n) => h.request(n, { podUid: 'one-pod' })));
+    const publishing = requests.map((r) => h.manager.publish(r));
+    await new Promise((resolve) => setImmediate(resolve));
+    gate.open();
+    assert.deepEqual(await Promise.all(publishing), ['mounted', 'mounted']);
+    assert.equal(h.provider.fetches, 2);
+  });
+
   test('different service accounts never share a fetch', async () => {
     const gate = latch();
     h.provider.gate = gate.promise;
