@@ -98,6 +98,7 @@ describe('certificates signed by cert-manager, requested as the pod (kubelet sim
     assert.equal(noToken.code, 'INVALID_ARGUMENT');
     assert.match(noToken.message ?? '', /no service-account token for audience ""/);
     assert.equal(world.kube.calls.length, before);
+    for (const event of [bad, noToken]) assert.equal(await exists(event.targetPath), false, 'nothing mounted or created');
   });
 
   test('2-minute certificates over a simulated hour: always a valid matching pair, renewed near 2/3 of the lifetime by the background timer', async () => {
