@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { socketPathFromEndpoint } from '../csi/unix-endpoint.js';
+import type { ExchangeFlags } from '../providers/gcp/exchange-settings.js';
 import { parseDuration } from './duration.js';
 
 /** The driver's configuration: validated once at start, then frozen. */
@@ -27,22 +28,11 @@ export interface DriverConfig {
 }
 
 /** The GCP provider: how pods' tokens become Google access tokens (docs/gcp-provider.md). */
-export interface GcpConfig {
-  /** `//iam.googleapis.com/projects/<n>/locations/global/workloadIdentityPools/<pool>/providers/<p>` (workload identity federation), or '' */
-  readonly workloadIdentityProvider: string;
-  /** `projects/<p>/locations/<l>/clusters/<c>` (GKE workload identity), or '' */
-  readonly gkeCluster: string;
-  /** The audience of the pod tokens to exchange ('' = the form's default). */
-  readonly audience: string;
-  readonly stsEndpoint: string;
-  readonly identityBindingEndpoint: string;
-  readonly gkeIdentityProviderBase: string;
-  readonly iamCredentialsEndpoint: string;
+export interface GcpConfig extends ExchangeFlags {
   readonly secretManagerEndpoint: string;
   /** With `{location}`: the regional (REP) Secret Manager endpoint. */
   readonly regionalSecretManagerEndpoint: string;
   readonly refreshIntervalMs: number;
-  readonly tokenLifetimeSeconds: number;
   /** Read impersonation annotations from pods' Kubernetes service accounts (needs `get serviceaccounts`). */
   readonly serviceAccountAnnotations: boolean;
 }

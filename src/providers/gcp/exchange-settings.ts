@@ -1,9 +1,12 @@
 import type { ExchangeSettings } from './google-tokens.js';
 
-/** The driver's `--gcp-*` flags that decide the exchange (mirrors cli's GcpConfig; providers do not import cli). */
+/** The driver's `--gcp-*` flags that decide the exchange (cli's GcpConfig extends this). */
 export interface ExchangeFlags {
+  /** `//iam.googleapis.com/projects/<n>/locations/global/workloadIdentityPools/<pool>/providers/<p>` (workload identity federation), or '' */
   readonly workloadIdentityProvider: string;
+  /** `projects/<p>/locations/<l>/clusters/<c>` (GKE workload identity), or '' */
   readonly gkeCluster: string;
+  /** The audience of the pod tokens to exchange ('' = the form's default). */
   readonly audience: string;
   readonly stsEndpoint: string;
   readonly identityBindingEndpoint: string;

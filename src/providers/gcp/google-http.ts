@@ -1,6 +1,7 @@
 import { fetch } from 'undici';
 import { Errors, withRetryAfter } from '../../errors/catalogue.js';
 import type { CredmountError } from '../../errors/credmount-error.js';
+import { BackendHttpError } from '../backend-http-error.js';
 
 /** One call to a Google REST API (STS, IAM Credentials, Secret Manager). */
 export interface GoogleRequest {
@@ -21,14 +22,8 @@ export interface GoogleRequest {
 }
 
 /** A non-2xx answer; `status` lets callers react (401 → drop the cached access token). */
-export class GoogleHttpError extends Error {
+export class GoogleHttpError extends BackendHttpError {
   override readonly name = 'GoogleHttpError';
-  constructor(
-    readonly status: number,
-    readonly credmountError: CredmountError,
-  ) {
-    super(credmountError.message);
-  }
 }
 
 const MAX_MESSAGE = 300;

@@ -2,6 +2,7 @@ import { fetch, type Agent } from 'undici';
 import { Errors, withRetryAfter } from '../../errors/catalogue.js';
 import type { CredmountError } from '../../errors/credmount-error.js';
 import { httpResult, reportRequest, type BackendRequestReporter } from '../../observability/backend-requests.js';
+import { BackendHttpError } from '../backend-http-error.js';
 
 /** One call to Vault's HTTP API. */
 export interface VaultRequest {
@@ -46,14 +47,8 @@ export interface VaultAuth {
 }
 
 /** Vault answered with a status that is not 2xx; `status` lets callers react (403 → log in again). */
-export class VaultHttpError extends Error {
+export class VaultHttpError extends BackendHttpError {
   override readonly name = 'VaultHttpError';
-  constructor(
-    readonly status: number,
-    readonly credmountError: CredmountError,
-  ) {
-    super(credmountError.message);
-  }
 }
 
 /** Longest part of a Vault error message we repeat (they name paths and roles, never values). */
