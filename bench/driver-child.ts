@@ -1,11 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CsiClient } from '../src/cli/kubelet-sim/csi-client.js';
 import { DRIVER_NODE_FLAGS } from '../src/cli/runtime-flags.js';
+import { ChildDriver } from '../test/support/child-driver.js';
 
 /** dist/bench/driver-child.js → dist/src/cli/main.js: the same build as the benchmark. */
 const MAIN = resolve(fileURLToPath(import.meta.url), '../../src/cli/main.js');
@@ -23,20 +24,17 @@ export interface DriverChildOptions {
  * The real `credmount driver` as a child process, with its pid (for /proc) and its log in a file
  * (the driver writes to it directly, as to a container runtime's pipe, not through this process).
  */
-export class DriverChild {
+export class DriverChild extends ChildDriver {
   readonly endpoint: string;
   readonly socketPath: string;
-  readonly logFile: string;
   /** performance.now() just before spawn, and when Probe first answered ready. */
   spawnedAtMs = 0;
   readyAtMs = 0;
-  private child: ChildProcess | undefined;
-  private exited: Promise<number | null> | undefined;
 
   constructor(private readonly options: DriverChildOptions) {
+    super(join(options.dir, 'driver.log'));
     this.socketPath = join(options.dir, 'csi.sock');
     this.endpoint = `unix://${this.socketPath}`;
-    this.logFile = join(options.dir, 'driver.log');
   }
 
   get pid(): number {
@@ -91,18 +89,6 @@ export class DriverChild {
     this.readyAtMs = performance.now();
   }
 
-  /** SIGTERM (graceful stop); resolves with the exit code. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    if (this.child === undefined || this.exited === undefined) return null;
-    this.child.kill(signal);
-    const code = await this.exited;
-    this.child = undefined;
-    return code;
-  }
-
-  async log(): Promise<string> {
-    return readFile(this.logFile, 'utf8').catch(() => '');
-  }
 
   /** The `mounter` the driver reported when it became ready (`tmpfs` as root, else `directory`). */
   async mounterKind(): Promise<string> {

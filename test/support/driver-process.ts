@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CsiClient } from '../../src/cli/kubelet-sim/csi-client.js';
+import { ChildDriver } from './child-driver.js';
 
 const MAIN = resolve(fileURLToPath(import.meta.url), '../../../src/cli/main.js');
 
@@ -19,17 +20,14 @@ export interface DriverProcessOptions {
  * The real `credmount driver` in a child process, logging to a file: what kubelet talks to in
  * a cluster. Tests kill it (SIGKILL) and start it again on the same state directory.
  */
-export class DriverProcess {
+export class DriverProcess extends ChildDriver {
   readonly endpoint: string;
   readonly stateDir: string;
-  readonly logFile: string;
-  private child: ChildProcess | undefined;
-  private exited: Promise<number | null> | undefined;
 
   constructor(readonly options: DriverProcessOptions) {
+    super(join(options.workdir, 'driver.log'));
     this.endpoint = `unix://${join(options.workdir, 'csi.sock')}`;
     this.stateDir = join(options.workdir, 'state');
-    this.logFile = join(options.workdir, 'driver.log');
   }
 
   async start(): Promise<void> {
@@ -65,16 +63,4 @@ export class DriverProcess {
     }
   }
 
-  /** SIGTERM (graceful) or SIGKILL (crash); resolves with the exit code. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    if (this.child === undefined || this.exited === undefined) return null;
-    this.child.kill(signal);
-    const code = await this.exited;
-    this.child = undefined;
-    return code;
-  }
-
-  async log(): Promise<string> {
-    return readFile(this.logFile, 'utf8').catch(() => '');
-  }
 }
