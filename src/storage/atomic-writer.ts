@@ -1,5 +1,5 @@
-import * as fsSync from 'node:fs';
 import { constants } from 'node:fs';
+import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError, isCredmountError } from '../errors/credmount-error.js';
 import { Errors } from '../errors/catalogue.js';
@@ -26,32 +26,6 @@ import type { AtomicWriter, VolumeFile, WriteOptions } from './storage.js';
  * The writer is not re-entrant for one directory: the caller (the per-volume lock in
  * `volumes/`) serialises writes. Every step tolerates the leftovers of a crash in any other.
  */
-
-/**
- * The file system calls, made directly rather than through libuv's thread pool. The writer only
- * ever works inside a volume's tmpfs — memory, where each call returns in microseconds — and a
- * publish makes some forty of them: as thread-pool round trips they were ~1.3 ms of every
- * publish and most of its CPU (bench/README.md, optimisation log). (Without root the directory
- * mounter writes plain directories on the node's disk instead; those are development setups.)
- * Each is still awaited, so the steps read as before and errors surface as rejections.
- */
-const fs = {
-  mkdtemp: async (prefix: string) => fsSync.mkdtempSync(prefix),
-  mkdir: async (path: string) => void fsSync.mkdirSync(path),
-  chown: async (path: string, uid: number, gid: number) => fsSync.chownSync(path, uid, gid),
-  chmod: async (path: string, mode: number) => fsSync.chmodSync(path, mode),
-  readlink: async (path: string) => fsSync.readlinkSync(path),
-  lstat: async (path: string) => fsSync.lstatSync(path),
-  readFile: async (path: string) => fsSync.readFileSync(path),
-  readdir: (async (path: string, options?: { withFileTypes: true }) =>
-    options?.withFileTypes === true ? fsSync.readdirSync(path, { withFileTypes: true }) : fsSync.readdirSync(path)) as {
-    (path: string): Promise<string[]>;
-    (path: string, options: { withFileTypes: true }): Promise<fsSync.Dirent[]>;
-  },
-  symlink: async (target: string, path: string) => fsSync.symlinkSync(target, path),
-  rename: async (from: string, to: string) => fsSync.renameSync(from, to),
-  rm: async (path: string, options: fsSync.RmOptions) => fsSync.rmSync(path, options),
-};
 
 /** The symlink that names the current generation. */
 export const DATA_LINK_NAME = '..data';
@@ -148,29 +122,24 @@ export class AtomicDirectoryWriter implements AtomicWriter {
       const createdDirs = new Set<string>();
       for (const file of payload) {
         await makeParentDirs(generationPath, file.path, dirMode, gid, createdDirs);
-        await writeNewFile(join(generationPath, file.path), file, gid);
+        // O_EXCL|O_NOFOLLOW: the directory is brand new, so any existing entry (or symlink)
+        // here would mean something else is writing into it: fail rather than follow it.
+        const handle = await fs.open(join(generationPath, file.path), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+        try {
+          await handle.writeFile(file.content);
+          // chown before chmod, and chmod explicitly: the creation mode was filtered by umask.
+          if (gid !== undefined) await handle.chown(-1, gid);
+          await handle.chmod(file.mode);
+          // No fsync: the volume is a tmpfs, which has nothing to flush to.
+        } finally {
+          await handle.close();
+        }
       }
     } catch (error) {
       await fs.rm(generationPath, { recursive: true, force: true });
       throw error;
     }
     return generationPath.slice(dir.length + 1);
-  }
-}
-
-/** One file of a new generation, with its final mode (and group). */
-async function writeNewFile(path: string, file: PreparedFile, gid: number | undefined): Promise<void> {
-  // O_EXCL|O_NOFOLLOW: the directory is brand new, so any existing entry (or symlink)
-  // here would mean something else is writing into it: fail rather than follow it.
-  const fd = fsSync.openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  try {
-    fsSync.writeFileSync(fd, file.content);
-    // chown before chmod, and chmod explicitly: the creation mode was filtered by umask.
-    if (gid !== undefined) fsSync.fchownSync(fd, -1, gid);
-    fsSync.fchmodSync(fd, file.mode);
-    // No fsync: the volume is a tmpfs, which has nothing to flush to.
-  } finally {
-    fsSync.closeSync(fd);
   }
 }
 
