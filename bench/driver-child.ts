@@ -9,7 +9,7 @@ import { DRIVER_NODE_FLAGS } from '../src/cli/runtime-flags.js';
 import { ChildDriver } from '../test/support/child-driver.js';
 
 /** dist/bench/driver-child.js → dist/src/cli/main.js: the same build as the benchmark. */
-const MAIN = resolve(fileURLToPath(import.meta.url), '../../src/cli/main.js');
+const MAIN = process.env['CREDMOUNT_BENCH_DRIVER_MAIN'] ?? resolve(fileURLToPath(import.meta.url), '../../src/cli/main.js');
 
 export interface DriverChildOptions {
   /** Socket, state directory and log go here. */
@@ -141,6 +141,6 @@ export class DriverChild extends ChildDriver {
  * separated), to profile the driver: `--cpu-prof --cpu-prof-dir=/tmp/prof`,
  * `--heapsnapshot-signal=SIGUSR2` (Node 20 refuses --cpu-prof in NODE_OPTIONS).
  */
-function driverNodeFlags(): string[] {
+export function driverNodeFlags(): string[] {
   return (process.env['CREDMOUNT_BENCH_DRIVER_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '');
 }

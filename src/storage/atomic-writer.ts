@@ -1,5 +1,5 @@
+import * as fsSync from 'node:fs';
 import { constants } from 'node:fs';
-import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError, isCredmountError } from '../errors/credmount-error.js';
 import { Errors } from '../errors/catalogue.js';
@@ -27,6 +27,32 @@ import type { AtomicWriter, VolumeFile, WriteOptions } from './storage.js';
  * `volumes/`) serialises writes. Every step tolerates the leftovers of a crash in any other.
  */
 
+/**
+ * The file system calls, made directly rather than through libuv's thread pool. The writer only
+ * ever works inside a volume's tmpfs — memory, where each call returns in microseconds — and a
+ * publish makes some forty of them: as thread-pool round trips they were ~1.3 ms of every
+ * publish and most of its CPU (bench/README.md, optimisation log). (Without root the directory
+ * mounter writes plain directories on the node's disk instead; those are development setups.)
+ * Each is still awaited, so the steps read as before and errors surface as rejections.
+ */
+const fs = {
+  mkdtemp: async (prefix: string) => fsSync.mkdtempSync(prefix),
+  mkdir: async (path: string) => void fsSync.mkdirSync(path),
+  chown: async (path: string, uid: number, gid: number) => fsSync.chownSync(path, uid, gid),
+  chmod: async (path: string, mode: number) => fsSync.chmodSync(path, mode),
+  readlink: async (path: string) => fsSync.readlinkSync(path),
+  lstat: async (path: string) => fsSync.lstatSync(path),
+  readFile: async (path: string) => fsSync.readFileSync(path),
+  readdir: (async (path: string, options?: { withFileTypes: true }) =>
+    options?.withFileTypes === true ? fsSync.readdirSync(path, { withFileTypes: true }) : fsSync.readdirSync(path)) as {
+    (path: string): Promise<string[]>;
+    (path: string, options: { withFileTypes: true }): Promise<fsSync.Dirent[]>;
+  },
+  symlink: async (target: string, path: string) => fsSync.symlinkSync(target, path),
+  rename: async (from: string, to: string) => fsSync.renameSync(from, to),
+  rm: async (path: string, options: fsSync.RmOptions) => fsSync.rmSync(path, options),
+};
+
 /** The symlink that names the current generation. */
 export const DATA_LINK_NAME = '..data';
 /** Where the next `..data` symlink is built before it is renamed into place. */
@@ -51,13 +77,48 @@ interface PreparedFile {
 export interface AtomicDirectoryWriterOptions {
   /** Clock for generation directory names; injectable so tests are deterministic. */
   readonly now?: () => Date;
+  /**
+   * How long the previous generation stays after a swap (step 9); 0 removes it at once.
+   * Default {@link PREVIOUS_GENERATION_GRACE_MS}.
+   */
+  readonly previousGenerationGraceMs?: number;
 }
+
+/**
+ * The previous generation outlives a swap by this long. The writer's calls take microseconds, so
+ * without a grace a reader that resolved `..data` just before the swap could find its generation
+ * gone before it opened a file (ENOENT through a link the pod uses). kubelet's writer removes it at
+ * once, but its steps are slow enough that readers rarely notice; ours are not. A second is ample
+ * for a resolve-then-open, and far below the minutes between a volume's refreshes.
+ */
+export const PREVIOUS_GENERATION_GRACE_MS = 1_000;
 
 export class AtomicDirectoryWriter implements AtomicWriter {
   readonly #now: () => Date;
 
+  readonly #graceMs: number;
+
   constructor(options: AtomicDirectoryWriterOptions = {}) {
     this.#now = options.now ?? (() => new Date());
+    this.#graceMs = options.previousGenerationGraceMs ?? PREVIOUS_GENERATION_GRACE_MS;
+  }
+
+  /**
+   * Step 9's deferred removal of one named generation. Generation names are unique and never
+   * reused, so removing this one later cannot touch a newer write's directory; if the volume was
+   * unmounted or rewritten meanwhile, there is nothing left to remove and `force` makes it a no-op.
+   */
+  #retire(dir: string, generation: string): void {
+    const path = join(dir, generation);
+    const remove = () => {
+      try {
+        fsSync.rmSync(path, { recursive: true, force: true });
+      } catch {
+        // Best effort: the next write's step 3 removes whatever is left.
+      }
+    };
+    if (this.#graceMs <= 0) remove();
+    else setTimeout(remove, this.#graceMs).unref();
   }
 
   async write(dir: string, files: readonly VolumeFile[], options: WriteOptions): Promise<void> {
@@ -103,8 +164,12 @@ export class AtomicDirectoryWriter implements AtomicWriter {
       await linkUserVisibleNames(dir, topLevelNames);
       // 8. Remove user-visible names the new generation no longer has.
       await removeStaleUserVisibleNames(dir, topLevelNames);
-      // 9. Remove the previous generation (and anything else `..`-prefixed that is not current).
-      await removeOrphans(dir, newGeneration);
+      // 9. Remove anything else `..`-prefixed that is not current, except the previous
+      //    generation: a reader on another thread may have resolved `..data` (or a user-visible
+      //    link) to it just before the swap and not yet opened its file. It is removed after a
+      //    grace period, or by the next write's step 3, whichever comes first.
+      await removeOrphans(dir, newGeneration, currentGeneration);
+      if (currentGeneration !== undefined) this.#retire(dir, currentGeneration);
     } catch (error) {
       if (isCredmountError(error)) throw error;
       throw Errors.internal(`writing the volume content in ${dir} failed: ${describeError(error)}`);
@@ -122,24 +187,29 @@ export class AtomicDirectoryWriter implements AtomicWriter {
       const createdDirs = new Set<string>();
       for (const file of payload) {
         await makeParentDirs(generationPath, file.path, dirMode, gid, createdDirs);
-        // O_EXCL|O_NOFOLLOW: the directory is brand new, so any existing entry (or symlink)
-        // here would mean something else is writing into it: fail rather than follow it.
-        const handle = await fs.open(join(generationPath, file.path), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-        try {
-          await handle.writeFile(file.content);
-          // chown before chmod, and chmod explicitly: the creation mode was filtered by umask.
-          if (gid !== undefined) await handle.chown(-1, gid);
-          await handle.chmod(file.mode);
-          // No fsync: the volume is a tmpfs, which has nothing to flush to.
-        } finally {
-          await handle.close();
-        }
+        await writeNewFile(join(generationPath, file.path), file, gid);
       }
     } catch (error) {
       await fs.rm(generationPath, { recursive: true, force: true });
       throw error;
     }
     return generationPath.slice(dir.length + 1);
+  }
+}
+
+/** One file of a new generation, with its final mode (and group). */
+async function writeNewFile(path: string, file: PreparedFile, gid: number | undefined): Promise<void> {
+  // O_EXCL|O_NOFOLLOW: the directory is brand new, so any existing entry (or symlink)
+  // here would mean something else is writing into it: fail rather than follow it.
+  const fd = fsSync.openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    fsSync.writeFileSync(fd, file.content);
+    // chown before chmod, and chmod explicitly: the creation mode was filtered by umask.
+    if (gid !== undefined) fsSync.fchownSync(fd, -1, gid);
+    fsSync.fchmodSync(fd, file.mode);
+    // No fsync: the volume is a tmpfs, which has nothing to flush to.
+  } finally {
+    fsSync.closeSync(fd);
   }
 }
 
@@ -305,12 +375,15 @@ async function removeStaleUserVisibleNames(dir: string, keep: ReadonlySet<string
 }
 
 /**
- * Steps 3 and 9: every `..`-prefixed entry other than `..data` and the current generation is
- * ours and dead: the previous generation, generations orphaned by a crash, a stale `..data_tmp`.
+ * Steps 3 and 9: every `..`-prefixed entry other than `..data`, the current generation (and in
+ * step 9 the one just retired, which has its grace) is ours and dead: a previous generation,
+ * generations orphaned by a crash, a stale `..data_tmp`. Step 3 spares nothing but the current
+ * one: the tmpfs is sized for two generations, so a write within the grace of the last one
+ * removes the retired generation early rather than run out of space.
  */
-async function removeOrphans(dir: string, currentGeneration: string | undefined): Promise<void> {
+async function removeOrphans(dir: string, currentGeneration: string | undefined, retiring?: string): Promise<void> {
   for (const name of await fs.readdir(dir)) {
-    if (!name.startsWith('..') || name === DATA_LINK_NAME || name === currentGeneration) continue;
+    if (!name.startsWith('..') || name === DATA_LINK_NAME || name === currentGeneration || name === retiring) continue;
     await fs.rm(join(dir, name), { recursive: true, force: true });
   }
 }

@@ -1,10 +1,10 @@
-import * as fs from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
 import { errorCode } from './error-code.js';
 
-/** What is at `path`, without following a symlink there. */
+/** What is at `path`, without following a symlink there (one synchronous lstat: see tmpfs-mounter.ts). */
 export async function entryKind(path: string): Promise<'missing' | 'symlink' | 'directory' | 'other'> {
   try {
-    const stats = await fs.lstat(path);
+    const stats = lstatSync(path);
     return stats.isSymbolicLink() ? 'symlink' : stats.isDirectory() ? 'directory' : 'other';
   } catch (error) {
     const code = errorCode(error);

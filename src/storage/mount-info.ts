@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 /**
@@ -55,7 +56,8 @@ export function parseMountInfo(text: string): MountInfoEntry[] {
  * tmpfs per pod volume the table has hundreds of lines, and this runs on every mount and unmount.
  */
 export async function readTopMountAt(mountPoint: string, path: string = MOUNT_INFO_PATH): Promise<MountInfoEntry | undefined> {
-  const text = await readFile(path, 'utf8');
+  // Synchronous: the kernel generates the table in memory; a thread-pool round trip costs more.
+  const text = readFileSync(path, 'utf8');
   const needle = ` ${escapeMountField(mountPoint)} `;
   let found: MountInfoEntry | undefined;
   for (let at = text.indexOf(needle); at !== -1; ) {

@@ -1,4 +1,4 @@
-import * as fs from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Errors } from '../errors/catalogue.js';
 import { errorCode } from './error-code.js';
@@ -12,7 +12,7 @@ export async function requireParent(target: string): Promise<void> {
   const parent = dirname(target);
   let isDirectory: boolean;
   try {
-    isDirectory = (await fs.stat(parent)).isDirectory();
+    isDirectory = statSync(parent).isDirectory();
   } catch (error) {
     if (errorCode(error) === 'ENOENT') throw Errors.mountFailed(target, `the parent directory ${parent} does not exist (kubelet creates it before calling the driver)`);
     throw error;

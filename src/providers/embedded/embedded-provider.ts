@@ -182,13 +182,19 @@ export class EmbeddedProvider implements Provider<EmbeddedParameters> {
     const refreshTimes: number[] = [];
     const expiryTimes: number[] = [];
     const secretsDir = join(this.options.storeDir, 'secrets');
-    // Every secret read and every certificate at once: each is a few thread-pool round trips.
+    // Certificates are issued concurrently (signing and RSA keys run on the thread pool); secrets
+    // are read synchronously meanwhile (secret-reader.ts says why).
     const secretObjects = parameters.objects.filter((o): o is SecretObjectSpec => o.kind === 'secret');
     const certificateObjects = parameters.objects.filter((o): o is CertificateObjectSpec => o.kind === 'certificate');
-    const [secrets, issued] = await Promise.all([
-      Promise.all(secretObjects.map((object) => readStoreSecret(secretsDir, object.secretPath))),
-      Promise.all(certificateObjects.map((object) => this.issue(object, grants, now))),
-    ]);
+    const issuing = Promise.all(certificateObjects.map((object) => this.issue(object, grants, now)));
+    let secrets: ReturnType<typeof readStoreSecret>[];
+    try {
+      secrets = secretObjects.map((object) => readStoreSecret(secretsDir, object.secretPath));
+    } catch (error: unknown) {
+      await issuing.catch(() => undefined); // nothing left running, and no unhandled rejection
+      throw error;
+    }
+    const issued = await issuing;
     secretObjects.forEach((object, index) => {
       const secret = secrets[index] as (typeof secrets)[number];
       // A symlink inside the store must not reach a secret the policy would refuse by its real name.

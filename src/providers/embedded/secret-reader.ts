@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { open, readlink, realpath } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { sep } from 'node:path';
 import { CredmountError } from '../../errors/credmount-error.js';
 import { Errors } from '../../errors/catalogue.js';
@@ -8,6 +7,11 @@ import { Errors } from '../../errors/catalogue.js';
  * Reads one secret file from the store's `secrets/` directory. The path was already checked
  * lexically (no `..`, not absolute) when the parameters were parsed; here the *resolved* path is
  * checked too, so a symlink inside the store cannot lead out of it.
+ *
+ * The calls are synchronous: the store is a local directory of small files (the embedded
+ * provider's whole premise), where each call takes microseconds and a thread-pool round trip
+ * costs more than the call itself — seven of them per secret were most of a publish's fetch stage
+ * (bench/README.md, optimisation log). O_NONBLOCK keeps a FIFO put in the store from blocking the open.
  */
 
 export interface StoredSecret {
@@ -21,12 +25,12 @@ export interface StoredSecret {
 /** Kubernetes Secrets stop at 1 MiB; a store file larger than that is a mistake. */
 export const MAX_SECRET_BYTES = 1024 * 1024;
 
-export async function readStoreSecret(secretsDir: string, secretPath: string): Promise<StoredSecret> {
+export function readStoreSecret(secretsDir: string, secretPath: string): StoredSecret {
   const what = `secret ${JSON.stringify(secretPath)}`;
   // 1. the root itself may be a symlink (e.g. a mounted volume); compare against where it leads
   let root: string;
   try {
-    root = await realpath(secretsDir);
+    root = realpathSync.native(secretsDir);
   } catch (error: unknown) {
     if (errorCode(error) === 'ENOENT') throw Errors.notFound(`${what} (the store has no secrets/ directory)`);
     throw Errors.backendUnavailable('embedded store', `cannot read ${secretsDir}: ${errorCode(error) ?? 'error'}`);
@@ -34,7 +38,7 @@ export async function readStoreSecret(secretsDir: string, secretPath: string): P
   // 2. resolve every symlink on the way and refuse a target outside the root
   let resolved: string;
   try {
-    resolved = await realpath(`${root}${sep}${secretPath}`);
+    resolved = realpathSync.native(`${root}${sep}${secretPath}`);
   } catch (error: unknown) {
     if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') throw Errors.notFound(what);
     throw Errors.backendUnavailable('embedded store', `cannot resolve ${what}: ${errorCode(error) ?? 'error'}`);
@@ -43,31 +47,39 @@ export async function readStoreSecret(secretsDir: string, secretPath: string): P
 
   // 3. open the resolved path without following a symlink swapped in since, then confirm (on
   //    Linux, through /proc) that the descriptor really is that file inside the root
-  let handle;
+  let fd: number;
   try {
-    handle = await open(resolved, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = openSync(resolved, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error: unknown) {
     if (errorCode(error) === 'ENOENT') throw Errors.notFound(what);
     if (errorCode(error) === 'ELOOP') throw Errors.accessDenied(what, 'it was replaced by a symbolic link while being read');
     throw Errors.backendUnavailable('embedded store', `cannot open ${what}: ${errorCode(error) ?? 'error'}`);
   }
   try {
-    const opened = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
+    const opened = readlinkOrUndefined(`/proc/self/fd/${fd}`);
     if (opened !== undefined && !isInside(root, opened)) throw Errors.accessDenied(what, "it resolves to a file outside the store's secrets/ directory");
     // 4. content and version from the same descriptor, so they describe the same file
-    const info = await handle.stat();
+    const info = fstatSync(fd);
     if (!info.isFile()) throw Errors.notFound(`${what} as a regular file (it is a directory or special file)`);
     if (info.size > MAX_SECRET_BYTES) {
       throw new CredmountError(Errors.contentTooLarge.code, Errors.contentTooLarge.status, `${what} is ${info.size} bytes, more than the limit of ${MAX_SECRET_BYTES} bytes`);
     }
-    const content = await handle.readFile();
+    const content = readFileSync(fd);
     return {
       content: new Uint8Array(content.buffer, content.byteOffset, content.byteLength),
       version: `${info.mtimeMs}-${info.ctimeMs}-${info.ino}`,
       resolvedPath: resolved.slice(root.length + 1).split(sep).join('/'),
     };
   } finally {
-    await handle.close();
+    closeSync(fd);
+  }
+}
+
+function readlinkOrUndefined(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,36 +1,26 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { after, before, describe, it } from 'node:test';
 import { Errors } from '../../../src/errors/catalogue.js';
 import { AtomicDirectoryWriter, DATA_LINK_NAME, readCurrentFiles } from '../../../src/storage/atomic-writer.js';
-import type { VolumeFile } from '../../../src/storage/storage.js';
 import { TmpfsMounter } from '../../../src/storage/tmpfs-mounter.js';
 import { readVolumeUsage } from '../../../src/storage/volume-usage.js';
 import { assertRejectsWithCode, snapshotTree } from '../../unit/storage/storage-test-helpers.js';
+import type { VolumeFile } from '../../../src/storage/storage.js';
+import { generationFiles, generationOf } from './generations.js';
 import { cleanupBase, makeBase } from './tmpfs-test-helpers.js';
 
 const MIB = 1024 * 1024;
-const NAMES = ['a.pem', 'b.key', 'nested/c.json'] as const;
-/** Big enough that a read is several syscalls' worth of work, so reads and swaps overlap. */
-const FILE_BYTES = 16 * 1024;
 
-/** Generation `g`'s content of `name`: a header naming both, padded to a fixed size. */
-function content(g: number, name: string): Buffer {
-  const header = `generation=${g} file=${name};`;
-  return Buffer.from(header.padEnd(FILE_BYTES, String.fromCharCode(97 + (g % 26))));
-}
-function generationFiles(g: number): VolumeFile[] {
-  return NAMES.map((name) => ({ path: name, content: content(g, name), mode: 0o644 }));
-}
-/** Check a read: a complete file of one generation (never empty, never torn); returns the generation. */
-function generationOf(name: string, data: Buffer): number {
-  const match = /^generation=(\d+) file=([^;]+);/.exec(data.subarray(0, 64).toString());
-  assert.ok(match, `${name}: content is empty or not a generation (${data.length} bytes)`);
-  assert.equal(match[2], name);
-  const g = Number(match[1]);
-  assert.ok(data.equals(content(g, name)), `${name}: torn content for generation ${g}`);
-  return g;
+/** A reader thread (generation-reader.worker.ts); resolves with its summary once `stop` is set. */
+function startReader(dir: string, kind: 'snapshot' | 'links', stop: Int32Array): Promise<Record<string, number>> {
+  const worker = new Worker(new URL('./generation-reader.worker.js', import.meta.url), { workerData: { dir, kind, stop } });
+  return new Promise((resolve, reject) => {
+    worker.once('message', (message: { ok: boolean; result?: Record<string, number>; error?: string }) => (message.ok ? resolve(message.result ?? {}) : reject(new Error(message.error))));
+    worker.once('error', reject);
+  });
 }
 
 // The tmpfs is the same whichever mechanism mounted it; run on both to be sure.
@@ -57,64 +47,28 @@ for (const mechanism of ['syscall', 'mount(8)'] as const) {
 
     void it('readers never see a mix of generations, an empty volume, or a torn file while content is swapped', async (t) => {
       const dir = await newVolume();
-      await writer.write(dir, generationFiles(0), { maxBytes: MIB });
-      const GENERATIONS = 150;
-      let writing = true;
-
-      // Reader 1, the consistent way to read several files: resolve `..data` once, read all files
-      // below that generation. Every snapshot must be a single generation, and generations only
-      // move forward. If the writer deletes the old generation mid-read (ENOENT), `..data` must
-      // already name a newer one: the read is retried, it never finds "nothing".
-      const snapshotReader = async () => {
-        let last = 0;
-        let snapshots = 0;
-        let retries = 0;
-        while (writing) {
-          const generationDir = await fs.readlink(join(dir, DATA_LINK_NAME));
-          let datas: Buffer[];
-          try {
-            datas = await Promise.all(NAMES.map((name) => fs.readFile(join(dir, generationDir, name))));
-          } catch (error) {
-            assert.equal((error as { code?: string }).code, 'ENOENT');
-            assert.notEqual(await fs.readlink(join(dir, DATA_LINK_NAME)), generationDir, 'ENOENT although ..data still names that generation');
-            retries++;
-            continue;
-          }
-          const generations = new Set(NAMES.map((name, i) => generationOf(name, datas[i] as Buffer)));
-          assert.equal(generations.size, 1, `a snapshot mixed generations ${[...generations].join(', ')}`);
-          const g = [...generations][0] as number;
-          assert.ok(g >= last, `went back from generation ${last} to ${g}`);
-          last = g;
-          snapshots++;
-        }
-        return { snapshots, retries, last };
-      };
-
-      // Reader 2, how most applications read: each file through its user-visible link. Every read
-      // must succeed and be a complete file of one generation, and never go back in time.
-      const linkReader = async () => {
-        const last = new Map<string, number>();
-        const seen = new Set<number>();
-        let reads = 0;
-        while (writing) {
-          for (const name of NAMES) {
-            const g = generationOf(name, await fs.readFile(join(dir, name)));
-            assert.ok(g >= (last.get(name) ?? 0), `${name} went back in time`);
-            last.set(name, g);
-            seen.add(g);
-            reads++;
-          }
-        }
-        return { reads, distinct: seen.size };
-      };
-
-      const readers = Promise.all([snapshotReader(), snapshotReader(), linkReader(), linkReader()]);
+      // A short grace, and writes further apart than it, as refreshes are (minutes, against 1 s):
+      // a reader that resolved `..data` just before a swap finds the retired generation until the
+      // grace is over, even though each write's calls take microseconds.
+      const GRACE_MS = 20;
+      const graceWriter = new AtomicDirectoryWriter({ previousGenerationGraceMs: GRACE_MS });
+      await graceWriter.write(dir, generationFiles(0), { maxBytes: MIB });
+      const GENERATIONS = 100;
+      // Readers in their own threads, as a pod's processes: the writer's steps are synchronous
+      // calls, so readers on this thread could never run between them.
+      const stop = new Int32Array(new SharedArrayBuffer(4));
+      const readers = Promise.all([startReader(dir, 'snapshot', stop), startReader(dir, 'snapshot', stop), startReader(dir, 'links', stop), startReader(dir, 'links', stop)]);
+      // Let the readers start before the swaps do.
+      await new Promise((resolve) => setTimeout(resolve, 50));
       try {
-        for (let g = 1; g <= GENERATIONS; g++) await writer.write(dir, generationFiles(g), { maxBytes: MIB });
+        for (let g = 1; g <= GENERATIONS; g++) {
+          await graceWriter.write(dir, generationFiles(g), { maxBytes: MIB });
+          await new Promise((resolve) => setTimeout(resolve, GRACE_MS + 10));
+        }
       } finally {
-        writing = false;
+        Atomics.store(stop, 0, 1);
       }
-      const [s1, s2, l1, l2] = await readers;
+      const [s1, s2, l1, l2] = (await readers) as [{ snapshots: number; retries: number }, { snapshots: number; retries: number }, { reads: number; distinct: number }, { reads: number; distinct: number }];
       t.diagnostic(`snapshots ${s1.snapshots + s2.snapshots} (retried ${s1.retries + s2.retries}), link reads ${l1.reads + l2.reads}`);
 
       // The test exercised what it claims: readers overlapped many swaps.
@@ -124,6 +78,27 @@ for (const mechanism of ['syscall', 'mount(8)'] as const) {
       assert.deepEqual(final?.map((f) => generationOf(f.path, Buffer.from(f.content))), [GENERATIONS, GENERATIONS, GENERATIONS]);
       // Only the current generation is left on the tmpfs.
       assert.equal((await fs.readdir(dir)).filter((name) => name.startsWith('..')).length, 2);
+    });
+
+    void it('keeps the previous generation for the grace period, and never more than two generations', async () => {
+      const dir = await newVolume();
+      const graceWriter = new AtomicDirectoryWriter({ previousGenerationGraceMs: 200 });
+      const generations = async () => (await fs.readdir(dir)).filter((name) => name.startsWith('..') && name !== DATA_LINK_NAME).sort();
+      await graceWriter.write(dir, generationFiles(1), { maxBytes: MIB });
+      const first = await fs.readlink(join(dir, DATA_LINK_NAME));
+      await graceWriter.write(dir, generationFiles(2), { maxBytes: MIB });
+      const second = await fs.readlink(join(dir, DATA_LINK_NAME));
+      // Right after the swap the retired generation is still readable where a reader resolved it.
+      assert.deepEqual(await generations(), [first, second].sort());
+      assert.equal(generationOf('a.pem', await fs.readFile(join(dir, first, 'a.pem'))), 1);
+      // A write within the grace removes it first: the tmpfs holds two generations at most.
+      await graceWriter.write(dir, generationFiles(3), { maxBytes: MIB });
+      const third = await fs.readlink(join(dir, DATA_LINK_NAME));
+      assert.deepEqual(await generations(), [second, third].sort());
+      // After the grace only the current generation is left.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(await generations(), [third]);
+      assert.deepEqual((await readCurrentFiles(dir))?.map((f) => generationOf(f.path, Buffer.from(f.content))), [3, 3, 3]);
     });
 
     void it('with a gid: files and directories are group-owned by it, files group-readable, dirs group r+x', async () => {
@@ -181,9 +156,12 @@ for (const mechanism of ['syscall', 'mount(8)'] as const) {
     void it('a tmpfs sized for two generations takes a swap at the limit, and usage reflects the content', async () => {
       const dir = await newVolume(256 * 1024);
       const empty = await readVolumeUsage(dir);
-      await writer.write(dir, [{ path: 'a', content: Buffer.alloc(100 * 1024, 1), mode: 0o644 }], { maxBytes: 100 * 1024 });
-      await writer.write(dir, [{ path: 'a', content: Buffer.alloc(100 * 1024, 2), mode: 0o644 }], { maxBytes: 100 * 1024 });
-      assert.ok((await fs.readFile(join(dir, 'a'))).equals(Buffer.alloc(100 * 1024, 2)));
+      // Three writes within the grace: each must free the generation before the last one first.
+      const graceWriter = new AtomicDirectoryWriter({ previousGenerationGraceMs: 50 });
+      for (const fill of [1, 2, 3]) await graceWriter.write(dir, [{ path: 'a', content: Buffer.alloc(100 * 1024, fill), mode: 0o644 }], { maxBytes: 100 * 1024 });
+      assert.ok((await fs.readFile(join(dir, 'a'))).equals(Buffer.alloc(100 * 1024, 3)));
+      // Once the grace is over, only the current generation takes space.
+      await new Promise((resolve) => setTimeout(resolve, 100));
       const used = await readVolumeUsage(dir);
       assert.equal(used.totalBytes, 256 * 1024);
       assert.ok(used.usedBytes - empty.usedBytes >= 100 * 1024, `used ${used.usedBytes}`);

@@ -11,7 +11,9 @@ const LIMIT = { maxBytes: 1024 * 1024 };
 
 void describe('AtomicDirectoryWriter', () => {
   let dir: string;
-  const writer = new AtomicDirectoryWriter({ now: () => new Date(Date.UTC(2026, 0, 2, 3, 4, 5)) });
+  // No grace for the previous generation: these tests look at the tree right after each write
+  // (the grace has its own tests in test/integration/storage/atomic-writer-tmpfs.test.ts).
+  const writer = new AtomicDirectoryWriter({ now: () => new Date(Date.UTC(2026, 0, 2, 3, 4, 5)), previousGenerationGraceMs: 0 });
 
   beforeEach(async () => {
     dir = await makeTempDir();

@@ -104,7 +104,12 @@ void describe('FileMetadataStore', () => {
         seen.add(loaded.refreshAt);
       }
     })();
-    for (let i = 1; i <= 200; i++) await store.save(sampleMetadata('csi-1', { refreshAt: `v${i}`, versions: { big: 'z'.repeat(i * 50) } }));
+    // save() is synchronous; turning the event loop between saves lets the reader's reads (on the
+    // thread pool) run while later saves rename over the record.
+    for (let i = 1; i <= 200; i++) {
+      await store.save(sampleMetadata('csi-1', { refreshAt: `v${i}`, versions: { big: 'z'.repeat(i * 50) } }));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     saving = false;
     await reader;
     assert.deepEqual(problems, [], 'a reader saw a torn record');
