@@ -2,14 +2,16 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { CsiClient } from '../src/cli/kubelet-sim/csi-client.js';
 import { DRIVER_NODE_FLAGS } from '../src/cli/runtime-flags.js';
-import { ChildDriver } from '../test/support/child-driver.js';
+import { ChildDriver, DRIVER_MAIN } from '../test/support/child-driver.js';
 
-/** dist/bench/driver-child.js → dist/src/cli/main.js: the same build as the benchmark. */
-const MAIN = process.env['CREDMOUNT_BENCH_DRIVER_MAIN'] ?? resolve(fileURLToPath(import.meta.url), '../../src/cli/main.js');
+/**
+ * The bundle the image runs (dist/bundle/cli/main.js), or another entry to compare with, e.g.
+ * `CREDMOUNT_BENCH_DRIVER_MAIN=$PWD/dist/src/cli/main.js` for the unbundled build.
+ */
+const MAIN = process.env['CREDMOUNT_BENCH_DRIVER_MAIN'] ?? DRIVER_MAIN;
 
 export interface DriverChildOptions {
   /** Socket, state directory and log go here. */

@@ -10,9 +10,9 @@ echo '== lint'
 npx eslint .
 echo '== circular imports'
 npx madge --circular --extensions ts --ts-config tsconfig.json --no-spinner src test
-echo '== type-check and build'
+echo '== type-check and build (tsc, then the bundle the image runs: scripts/bundle.ts)'
 rm -rf dist
-npx tsc -p tsconfig.json
+npm run --silent build
 echo '== csi-sanity'
 bash scripts/install-csi-sanity.sh
 echo '== helm and Node.js 24 (chart and image tests)'

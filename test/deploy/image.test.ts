@@ -13,7 +13,7 @@ import { REPO_ROOT } from './chart-support.js';
  * There is no container engine here, so the image is tested piece by piece: the Dockerfile's
  * shape, that every COPY source exists (after `npm run build`) and passes .dockerignore, and that
  * the image's production dependency set — `npm ci --omit=dev` plus the same pruning, with the
- * compiled dist/src and proto/ laid out as in /app — starts the driver, which answers Probe, on
+ * bundle (dist/bundle) and proto/ laid out as in /app — starts the driver, which answers Probe, on
  * this Node.js and on Node.js 24 LTS (the image's).
  */
 
@@ -66,7 +66,7 @@ describe('Dockerfile', () => {
   });
 
   it('runs the driver with the Node.js flags the benchmarks measured (src/cli/runtime-flags.ts)', () => {
-    assert.deepEqual(JSON.parse(/^ENTRYPOINT (.*)$/m.exec(dockerfile)?.[1] ?? 'null'), ['node', ...DRIVER_NODE_FLAGS, '/app/dist/src/cli/main.js']);
+    assert.deepEqual(JSON.parse(/^ENTRYPOINT (.*)$/m.exec(dockerfile)?.[1] ?? 'null'), ['node', ...DRIVER_NODE_FLAGS, '/app/dist/bundle/cli/main.js']);
   });
 
   it('copies only sources that exist and that .dockerignore lets into the context', async () => {
@@ -97,12 +97,12 @@ describe('the production dependency set starts the driver', () => {
   let app = '';
 
   before(async () => {
-    // 1. /app as the image lays it out: package.json, production node_modules (pruned), dist/src, proto.
+    // 1. /app as the image lays it out: package.json, production node_modules (pruned), the bundle, proto.
     app = await mkdtemp(join(tmpdir(), 'credmount-image-'));
     for (const file of ['package.json', 'package-lock.json']) await cp(join(REPO_ROOT, file), join(app, file));
     await run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: app, maxBuffer: 16 * 1024 * 1024 });
     await run('bash', [join(REPO_ROOT, 'scripts/prune-production-deps.sh'), join(app, 'node_modules')]);
-    await cp(join(REPO_ROOT, 'dist/src'), join(app, 'dist/src'), { recursive: true });
+    await cp(join(REPO_ROOT, 'dist/bundle'), join(app, 'dist/bundle'), { recursive: true });
     await cp(join(REPO_ROOT, 'proto'), join(app, 'proto'), { recursive: true });
   });
   after(async () => {
@@ -134,7 +134,7 @@ describe('the production dependency set starts the driver', () => {
       const work = await mkdtemp(join(tmpdir(), 'credmount-image-run-'));
       const endpoint = `unix://${join(work, 'csi.sock')}`;
       // The image's command line, from the DaemonSet: vault is the chart's default provider.
-      const child = spawn(nodeBinary, [...DRIVER_NODE_FLAGS, join(app, 'dist/src/cli/main.js'), 'driver', `--endpoint=${endpoint}`, '--node-id=image-test', `--state-dir=${join(work, 'state')}`, '--providers=vault', '--default-provider=vault', '--vault-address=https://vault.example:8200'], {
+      const child = spawn(nodeBinary, [...DRIVER_NODE_FLAGS, join(app, 'dist/bundle/cli/main.js'), 'driver', `--endpoint=${endpoint}`, '--node-id=image-test', `--state-dir=${join(work, 'state')}`, '--providers=vault', '--default-provider=vault', '--vault-address=https://vault.example:8200'], {
         cwd: app,
         env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'production' },
         stdio: ['ignore', 'pipe', 'pipe'],

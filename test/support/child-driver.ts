@@ -1,5 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The driver as the image ships it: the bundle `npm run build` writes (scripts/bundle.ts), so the
+ * end-to-end tests and the benchmarks run the same code the DaemonSet does.
+ */
+export const DRIVER_MAIN = resolve(fileURLToPath(import.meta.url), '../../../bundle/cli/main.js');
 
 /**
  * What the e2e tests' DriverProcess and the benchmarks' DriverChild share: a `credmount driver`

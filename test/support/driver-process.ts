@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { CsiClient } from '../../src/cli/kubelet-sim/csi-client.js';
-import { ChildDriver } from './child-driver.js';
+import { ChildDriver, DRIVER_MAIN } from './child-driver.js';
 
-const MAIN = resolve(fileURLToPath(import.meta.url), '../../../src/cli/main.js');
+
 
 export interface DriverProcessOptions {
   readonly workdir: string;
@@ -35,7 +34,7 @@ export class DriverProcess extends ChildDriver {
     const log = createWriteStream(this.logFile, { flags: 'a' });
     await new Promise((resolveOpen) => log.once('open', resolveOpen));
     const args = [
-      MAIN,
+      DRIVER_MAIN,
       'driver',
       '--endpoint', this.endpoint,
       '--state-dir', this.stateDir,

@@ -54,9 +54,12 @@ export class TokenVerifier {
     if (options.jwksUrl !== undefined) {
       const url = new URL(options.jwksUrl);
       // Fetched lazily, cached by jose (10 min), re-fetched at most every 30 s for an unknown kid.
-      const remote = createRemoteJWKSet(url, { timeoutDuration: 5_000 });
+      // The set itself is made on the first token too: making it loads Node.js's fetch
+      // implementation (undici, ~30 ms), which the driver's readiness does not need.
+      let remote: JWTVerifyGetKey | undefined;
+      const getKey: JWTVerifyGetKey = (header, token) => (remote ??= createRemoteJWKSet(url, { timeoutDuration: 5_000 }))(header, token);
       // Named without any user:password the URL may carry, since the name goes into messages.
-      return new TokenVerifier(remote, `JWKS ${url.origin}${url.pathname}`, options);
+      return new TokenVerifier(getKey, `JWKS ${url.origin}${url.pathname}`, options);
     }
     if (options.jwksFile === undefined) throw new Error('TokenVerifier needs jwksUrl or jwksFile');
     const file = new ReloadingFile<JWTVerifyGetKey>({
