@@ -39,9 +39,12 @@ export function unary<Req, Res>(
     } catch {
       // facts are best effort: a malformed request still gets its proper error from the handler.
     }
-    const finish = (result: string, level: 'debug' | 'info' | 'warn', extra: Record<string, unknown>) => {
+    // The answer goes to kubelet first; the metric and the log line (pino's redaction alone is
+    // ~0.2 ms a line) follow it instead of delaying it. `seconds` is taken before either.
+    const finish = (result: string, level: 'debug' | 'info' | 'warn', extra: Record<string, unknown>, answer: () => void) => {
       const provider = described.provider ?? '';
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      answer();
       context.metrics.operations.inc({ operation, provider, result });
       context.metrics.operationSeconds.observe({ operation, provider, result }, seconds);
       context.logger[level]({ op: operation, ...described, result, ms: Math.round(seconds * 1e6) / 1e3, ...extra }, operation);
@@ -50,17 +53,15 @@ export function unary<Req, Res>(
       ({ response, result, facts: learned }) => {
         // What the handler learned (a class's provider) replaces the guess made from the request.
         if (learned !== undefined) described = { ...described, ...learned };
-        finish(result ?? 'ok', result === 'fresh' ? 'debug' : 'info', {});
-        callback(null, response);
+        finish(result ?? 'ok', result === 'fresh' ? 'debug' : 'info', {}, () => callback(null, response));
       },
       (error: unknown) => {
         const status = toServiceError(error);
-        finish(errorCodeOf(error), 'warn', { err: status.details });
+        finish(errorCodeOf(error), 'warn', { err: status.details }, () => callback(status, null));
         if (!isCredmountError(error)) {
           // Uncoded: kubelet gets a generic INTERNAL; the detail goes to the operator's log only.
           context.logger.error({ op: operation, ...described, err: describeError(error) }, 'unexpected error');
         }
-        callback(status, null);
       },
     );
   };

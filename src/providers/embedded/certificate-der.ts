@@ -108,15 +108,6 @@ export function subjectKeyIdentifier(subjectPublicKeyInfo: Uint8Array): Uint8Arr
   return new Uint8Array(createHash('sha1').update(readSubjectPublicKey(subjectPublicKeyInfo)).digest());
 }
 
-/**
- * WebCrypto's ECDSA signature is r‖s, each as long as the curve (IEEE P1363); X.509 wants
- * Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } (RFC 5480 / RFC 3279 §2.2.3).
- */
-export function ecdsaSignatureToDer(p1363: Uint8Array): Uint8Array {
-  const half = p1363.length / 2;
-  return sequence(integer(p1363.subarray(0, half)), integer(p1363.subarray(half)));
-}
-
 /** `-----BEGIN <label>-----`, base64 in 64-character lines. */
 export function pem(der: Uint8Array, label: string): string {
   const base64 = Buffer.from(der).toString('base64');
