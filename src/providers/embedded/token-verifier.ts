@@ -1,8 +1,9 @@
-import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { CredmountError } from '../../errors/credmount-error.js';
 import { Errors } from '../../errors/catalogue.js';
 import type { PodIdentity } from '../provider.js';
 import { FileLoadError, ReloadingFile } from './reloading-file.js';
+import { JwksFetchError, REMOTE_JWKS_DEFAULTS, RemoteJwks } from './remote-jwks.js';
 
 /**
  * Verifies a pod's service-account token the way Vault's Kubernetes (JWT) auth method does when
@@ -53,13 +54,10 @@ export class TokenVerifier {
   static async create(options: TokenVerifierOptions): Promise<TokenVerifier> {
     if (options.jwksUrl !== undefined) {
       const url = new URL(options.jwksUrl);
-      // Fetched lazily, cached by jose (10 min), re-fetched at most every 30 s for an unknown kid.
-      // The set itself is made on the first token too: making it loads Node.js's fetch
-      // implementation (undici, ~30 ms), which the driver's readiness does not need.
-      let remote: JWTVerifyGetKey | undefined;
-      const getKey: JWTVerifyGetKey = (header, token) => (remote ??= createRemoteJWKSet(url, { timeoutDuration: 5_000 }))(header, token);
+      // Fetched on the first token, kept 10 min, fetched again at most every 30 s for an unknown kid.
+      const remote = new RemoteJwks(url, { ...REMOTE_JWKS_DEFAULTS, now: options.now });
       // Named without any user:password the URL may carry, since the name goes into messages.
-      return new TokenVerifier(getKey, `JWKS ${url.origin}${url.pathname}`, options);
+      return new TokenVerifier(remote.getKey, `JWKS ${url.origin}${url.pathname}`, options);
     }
     if (options.jwksFile === undefined) throw new Error('TokenVerifier needs jwksUrl or jwksFile');
     const file = new ReloadingFile<JWTVerifyGetKey>({
@@ -189,10 +187,9 @@ function describeVerifyFailure(error: unknown, audience: string, issuer: string 
 }
 
 function describeFetchFailure(error: unknown): string {
-  if (error instanceof joseErrors.JWKSTimeout) return 'timed out fetching the JWKS';
-  if (error instanceof FileLoadError) return error.message;
+  if (error instanceof JwksFetchError || error instanceof FileLoadError) return error.message;
   if (error instanceof Error) {
-    // Node's fetch hides the reason (ECONNREFUSED, ENOTFOUND...) in `cause`.
+    // Anything else (jose refusing the set's content, say): its message, and its cause's code if any.
     const cause = error.cause;
     const detail = cause instanceof Error ? ('code' in cause && typeof cause.code === 'string' ? cause.code : cause.message) : undefined;
     return detail === undefined ? error.message : `${error.message} (${detail})`;
