@@ -1,7 +1,7 @@
-import { generateKeyPair, generateKeyPairSync } from 'node:crypto';
+import { createECDH, generateKeyPair, generateKeyPairSync } from 'node:crypto';
 import { promisify } from 'node:util';
 import { pem } from './certificate-der.js';
-import { ecPkcs8, ecSubjectPublicKeyInfo, ed25519Pkcs8, ed25519SubjectPublicKeyInfo, type EcCurve } from './key-encoding.js';
+import { EC_CURVE_INFO, ecPkcs8, ecSubjectPublicKeyInfo, type EcCurve } from './key-encoding.js';
 import type { KeyAlgorithm } from './parameters.js';
 
 /**
@@ -9,7 +9,7 @@ import type { KeyAlgorithm } from './parameters.js';
  * process only as the pod's `<objectName>.key` file. RSA keys are generated on libuv's thread
  * pool (hundreds of milliseconds: the event loop must not wait), so a burst of publishes uses
  * every core for them; EC and Ed25519 keys take ~0.05 ms, less than a thread-pool round trip, and
- * are made in place and encoded from their JWK numbers (key-encoding.ts says why).
+ * are made in place — EC keys through ECDH and encoded here (key-encoding.ts says why).
  */
 export interface PodKeyPair {
   /** SubjectPublicKeyInfo, DER: what goes into the certificate. */
@@ -27,19 +27,27 @@ export async function generatePodKeyPair(algorithm: KeyAlgorithm, keySize: numbe
     case 'ECDSA': {
       const curve = EC_CURVES[keySize ?? 256];
       if (curve === undefined) throw new RangeError(`unsupported ECDSA key size ${keySize}`);
-      const jwk = generateKeyPairSync('ec', { namedCurve: curve }).privateKey.export({ format: 'jwk' });
-      const numbers = { x: jwk.x ?? '', y: jwk.y ?? '', d: jwk.d ?? '' };
-      return { subjectPublicKeyInfo: ecSubjectPublicKeyInfo(curve, numbers), privateKeyPem: pem(ecPkcs8(curve, numbers), 'PRIVATE KEY'), isRsa: false };
+      // ECDH key generation is EC key generation: the same scalar and point, without a KeyObject.
+      const ecdh = createECDH(EC_CURVE_INFO[curve].openssl);
+      const point = new Uint8Array(ecdh.generateKeys());
+      const privateKey = new Uint8Array(ecdh.getPrivateKey());
+      return { subjectPublicKeyInfo: ecSubjectPublicKeyInfo(curve, point), privateKeyPem: pem(ecPkcs8(curve, privateKey, point), 'PRIVATE KEY'), isRsa: false };
     }
     case 'Ed25519': {
-      const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
-      const numbers = { x: jwk.x ?? '', d: jwk.d ?? '' };
-      return { subjectPublicKeyInfo: ed25519SubjectPublicKeyInfo(numbers), privateKeyPem: pem(ed25519Pkcs8(numbers), 'PRIVATE KEY'), isRsa: false };
+      const pair = generateKeyPairSync('ed25519', { publicKeyEncoding: PUBLIC, privateKeyEncoding: PRIVATE });
+      return { subjectPublicKeyInfo: bytesOf(pair.publicKey), privateKeyPem: pair.privateKey, isRsa: false };
     }
     case 'RSA': {
-      // Encoded by the generator: RSA keys are rare and their generation dwarfs any export.
-      const pair = await generate('rsa', { modulusLength: keySize ?? 2048, publicExponent: 0x10001, publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
-      return { subjectPublicKeyInfo: new Uint8Array(pair.publicKey.buffer, pair.publicKey.byteOffset, pair.publicKey.byteLength), privateKeyPem: pair.privateKey, isRsa: true };
+      const pair = await generate('rsa', { modulusLength: keySize ?? 2048, publicExponent: 0x10001, publicKeyEncoding: PUBLIC, privateKeyEncoding: PRIVATE });
+      return { subjectPublicKeyInfo: bytesOf(pair.publicKey), privateKeyPem: pair.privateKey, isRsa: true };
     }
   }
+}
+
+/** Encodings asked of the generator itself (Ed25519, RSA: rare, and their cost is the generation). */
+const PUBLIC = { type: 'spki', format: 'der' } as const;
+const PRIVATE = { type: 'pkcs8', format: 'pem' } as const;
+
+function bytesOf(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
