@@ -28,6 +28,21 @@ export const REMOTE_JWKS_DEFAULTS = { timeoutMs: 5_000, cacheMaxAgeMs: 10 * 60_0
 /** A JWKS document is a few kilobytes; anything near this is not one. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
+/**
+ * A JWKS document's text as a key set, or the reason it is not one ("is not valid JSON", ...),
+ * which names the problem and never the content. Shared by the URL and the file source.
+ */
+export function parseJwksDocument(text: string): JSONWebKeySet | { readonly problem: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { problem: 'is not valid JSON' };
+  }
+  if (typeof value !== 'object' || value === null || !Array.isArray((value as { keys?: unknown }).keys)) return { problem: 'is not a JSON Web Key Set (no "keys" list)' };
+  return value as JSONWebKeySet;
+}
+
 /** Why the set could not be fetched; the message names the problem, never a response body. */
 export class JwksFetchError extends Error {
   override readonly name = 'JwksFetchError';
@@ -91,18 +106,9 @@ function fetchJwks(url: URL, timeoutMs: number): Promise<JSONWebKeySet> {
       });
       response.on('error', reject);
       response.on('end', () => {
-        let value: unknown;
-        try {
-          value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        } catch {
-          reject(new JwksFetchError('the JWKS answer is not valid JSON'));
-          return;
-        }
-        if (typeof value !== 'object' || value === null || !Array.isArray((value as { keys?: unknown }).keys)) {
-          reject(new JwksFetchError('the JWKS answer is not a JSON Web Key Set (no "keys" list)'));
-          return;
-        }
-        resolve(value as JSONWebKeySet);
+        const parsed = parseJwksDocument(Buffer.concat(chunks).toString('utf8'));
+        if ('problem' in parsed) reject(new JwksFetchError(`the JWKS answer ${parsed.problem}`));
+        else resolve(parsed);
       });
     });
     request.on('timeout', () => request.destroy(new JwksFetchError(`timed out fetching the JWKS after ${timeoutMs} ms`)));

@@ -3,7 +3,7 @@ import { CredmountError } from '../../errors/credmount-error.js';
 import { Errors } from '../../errors/catalogue.js';
 import type { PodIdentity } from '../provider.js';
 import { FileLoadError, ReloadingFile } from './reloading-file.js';
-import { JwksFetchError, REMOTE_JWKS_DEFAULTS, RemoteJwks } from './remote-jwks.js';
+import { JwksFetchError, parseJwksDocument, REMOTE_JWKS_DEFAULTS, RemoteJwks } from './remote-jwks.js';
 
 /**
  * Verifies a pod's service-account token the way Vault's Kubernetes (JWT) auth method does when
@@ -130,14 +130,9 @@ export function tokenRejected(audience: string, reason: string): CredmountError 
 }
 
 function parseJwks(content: Buffer): JSONWebKeySet {
-  let value: unknown;
-  try {
-    value = JSON.parse(content.toString('utf8'));
-  } catch {
-    throw new FileLoadError('is not valid JSON');
-  }
-  if (typeof value !== 'object' || value === null || !Array.isArray((value as { keys?: unknown }).keys)) throw new FileLoadError('is not a JSON Web Key Set (no "keys" list)');
-  return value as JSONWebKeySet;
+  const parsed = parseJwksDocument(content.toString('utf8'));
+  if ('problem' in parsed) throw new FileLoadError(parsed.problem);
+  return parsed;
 }
 
 /** The identity in Kubernetes' claim layout; the `sub` must agree with it. */
