@@ -1,4 +1,5 @@
 import { CsiServer } from '../csi/csi-server.js';
+import { afterAnswerSent } from '../csi/after-answer.js';
 import { ClassCache } from '../kube/class-cache.js';
 import { KubeApi } from '../kube/kube-api.js';
 import { PodEventRecorder } from '../kube/pod-event-recorder.js';
@@ -170,6 +171,7 @@ export async function startDriver(config: DriverConfig, options: DriverAppOption
     maxContentBytes: config.maxVolumeBytes,
     fetchTimeoutMs: config.fetchTimeoutMs,
     classes,
+    afterAnswer: afterAnswerSent,
     ...(events === undefined ? {} : { events }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.random === undefined ? {} : { random: options.random }),
@@ -218,6 +220,8 @@ export async function startDriver(config: DriverConfig, options: DriverAppOption
       ready = false;
       stopRenewal();
       await server.stop();
+      // Records of the last calls, written after their answers, before anything else goes.
+      await volumes.settle();
       await events?.settle();
       await http?.close();
       await registry.close();

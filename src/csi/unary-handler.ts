@@ -2,6 +2,7 @@ import type { sendUnaryData, ServerUnaryCall, UntypedHandleCall } from '@grpc/gr
 import { describeError, isCredmountError } from '../errors/credmount-error.js';
 import type { Logger } from '../observability/logger.js';
 import type { DriverMetrics } from '../observability/metrics.js';
+import { afterAnswerSent } from './after-answer.js';
 import { errorCodeOf, toServiceError } from './status-mapping.js';
 
 /** Non-secret facts about a call, for its log line and metric labels. */
@@ -39,15 +40,18 @@ export function unary<Req, Res>(
     } catch {
       // facts are best effort: a malformed request still gets its proper error from the handler.
     }
-    // The answer goes to kubelet first; the metric and the log line (pino's redaction alone is
-    // ~0.2 ms a line) follow it instead of delaying it. `seconds` is taken before either.
-    const finish = (result: string, level: 'debug' | 'info' | 'warn', extra: Record<string, unknown>, answer: () => void) => {
+    // The answer goes to kubelet first; the metric and the log line follow it instead of
+    // delaying it. `seconds` is taken before either.
+    const finish = (result: string, level: 'debug' | 'info' | 'warn', extra: Record<string, unknown>, answer: () => void, after?: () => void) => {
       const provider = described.provider ?? '';
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       answer();
-      context.metrics.operations.inc({ operation, provider, result });
-      context.metrics.operationSeconds.observe({ operation, provider, result }, seconds);
-      context.logger[level]({ op: operation, ...described, result, ms: Math.round(seconds * 1e6) / 1e3, ...extra }, operation);
+      afterAnswerSent(() => {
+        context.metrics.operations.inc({ operation, provider, result });
+        context.metrics.operationSeconds.observe({ operation, provider, result }, seconds);
+        context.logger[level]({ op: operation, ...described, result, ms: Math.round(seconds * 1e6) / 1e3, ...extra }, operation);
+        after?.();
+      });
     };
     handler(call.request).then(
       ({ response, result, facts: learned }) => {
@@ -57,11 +61,10 @@ export function unary<Req, Res>(
       },
       (error: unknown) => {
         const status = toServiceError(error);
-        finish(errorCodeOf(error), 'warn', { err: status.details }, () => callback(status, null));
-        if (!isCredmountError(error)) {
+        finish(errorCodeOf(error), 'warn', { err: status.details }, () => callback(status, null), () => {
           // Uncoded: kubelet gets a generic INTERNAL; the detail goes to the operator's log only.
-          context.logger.error({ op: operation, ...described, err: describeError(error) }, 'unexpected error');
-        }
+          if (!isCredmountError(error)) context.logger.error({ op: operation, ...described, err: describeError(error) }, 'unexpected error');
+        });
       },
     );
   };

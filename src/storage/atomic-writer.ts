@@ -42,6 +42,12 @@ const fs = {
   chmod: async (path: string, mode: number) => fsSync.chmodSync(path, mode),
   readlink: async (path: string) => fsSync.readlinkSync(path),
   lstat: async (path: string) => fsSync.lstatSync(path),
+  /**
+   * lstat that answers `undefined` for a missing entry instead of throwing: a first publish finds
+   * none of `..data` or the user-visible names, and a thrown ENOENT (an Error with its stack) cost
+   * ~40 µs each, six of them per new volume.
+   */
+  lstatIfExists: async (path: string) => fsSync.lstatSync(path, { throwIfNoEntry: false }),
   readFile: async (path: string) => fsSync.readFileSync(path),
   readdir: (async (path: string, options?: { withFileTypes: true }) =>
     options?.withFileTypes === true ? fsSync.readdirSync(path, { withFileTypes: true }) : fsSync.readdirSync(path)) as {
@@ -242,10 +248,14 @@ function preparePayload(files: readonly VolumeFile[], options: WriteOptions): Pr
 /** The generation directory `..data` names, if it is one of ours and exists. */
 async function readDataLink(dir: string): Promise<string | undefined> {
   const linkPath = join(dir, DATA_LINK_NAME);
+  // A new volume has no `..data`: found out without a thrown ENOENT. A non-symlink is not ours.
+  const link = await fs.lstatIfExists(linkPath);
+  if (link === undefined || !link.isSymbolicLink()) return undefined;
   let target: string;
   try {
     target = await fs.readlink(linkPath);
   } catch (error) {
+    // Gone or replaced since the lstat (nothing else should write here, but never trust that).
     // EINVAL: `..data` exists but is not a symlink. Nothing we wrote; swapDataLink clears it.
     if (errorCode(error) === 'ENOENT' || errorCode(error) === 'EINVAL') return undefined;
     throw error;
@@ -334,10 +344,7 @@ async function swapDataLink(dir: string, generation: string): Promise<void> {
   const dataLink = join(dir, DATA_LINK_NAME);
   // rename(2) cannot put a symlink over a directory: a `..data` that is not our symlink is debris
   // (readDataLink already reported "no content" for it), so clear it.
-  const existing = await fs.lstat(dataLink).catch((error: unknown) => {
-    if (errorCode(error) === 'ENOENT') return undefined;
-    throw error;
-  });
+  const existing = await fs.lstatIfExists(dataLink);
   if (existing !== undefined && !existing.isSymbolicLink()) await fs.rm(dataLink, { recursive: true, force: true });
   // A crash between symlink and rename on an earlier call leaves `..data_tmp` behind.
   await fs.rm(tmpLink, { recursive: true, force: true });
@@ -351,13 +358,13 @@ async function linkUserVisibleNames(dir: string, names: ReadonlySet<string>): Pr
   for (const name of names) {
     const linkPath = join(dir, name);
     const target = `${DATA_LINK_NAME}/${name}`;
-    try {
+    const existing = await fs.lstatIfExists(linkPath);
+    if (existing?.isSymbolicLink() === true) {
       if ((await fs.readlink(linkPath)) === target) continue;
       await fs.rm(linkPath, { force: true });
-    } catch (error) {
-      const code = errorCode(error);
-      if (code === 'EINVAL') await fs.rm(linkPath, { recursive: true, force: true });
-      else if (code !== 'ENOENT') throw error;
+    } else if (existing !== undefined) {
+      // Not a link (debris, or content written before a mount): ours to clear at this name.
+      await fs.rm(linkPath, { recursive: true, force: true });
     }
     // The link goes through `..data`, never to a generation directly, so it keeps pointing at
     // the current content after every later swap without being touched again.

@@ -11,7 +11,7 @@ import { MemoryMetadataStore } from '../../src/storage/memory-metadata-store.js'
 import type { MetadataStore, Mounter } from '../../src/storage/storage.js';
 import { ManualClock } from '../../src/volumes/clock.js';
 import type { PublishRequest } from '../../src/volumes/publish-request.js';
-import { VolumeManager } from '../../src/volumes/volume-manager.js';
+import { VolumeManager, type VolumeManagerOptions } from '../../src/volumes/volume-manager.js';
 import { ScriptedProvider } from './scripted-provider.js';
 
 /** A VolumeManager over real directories and the real atomic writer, with a manual clock. */
@@ -35,7 +35,7 @@ export class VolumeHarness {
   }
 
   /** A new manager over the same disk and metadata: what a driver restart looks like. */
-  newManager(): VolumeManager {
+  newManager(extra: Partial<VolumeManagerOptions> = {}): VolumeManager {
     return new VolumeManager({
       registry: new ProviderRegistry([this.provider]),
       mounter: this.mounter,
@@ -47,6 +47,7 @@ export class VolumeHarness {
       fetchTimeoutMs: 2_000,
       clock: this.clock,
       random: () => 0, // no jitter: refresh exactly when the provider says
+      ...extra,
     });
   }
 

@@ -56,8 +56,24 @@ export function integer(magnitude: Uint8Array): Uint8Array {
   return tlv(0x02, (trimmed[0] ?? 0) & 0x80 ? concat([Uint8Array.of(0), trimmed]) : trimmed.length === 0 ? Uint8Array.of(0) : trimmed);
 }
 
+/**
+ * Encoded identifiers by their dotted form: a certificate uses the same handful every time, and
+ * encoding them again was a third of the DER work of each one. Callers only copy the bytes.
+ */
+const encodedIdentifiers = new Map<string, Uint8Array>();
+
 /** OBJECT IDENTIFIER from dotted decimal: first two arcs in one octet, then base-128 arcs. */
 export function objectIdentifier(dotted: string): Uint8Array {
+  let encoded = encodedIdentifiers.get(dotted);
+  if (encoded === undefined) {
+    encoded = encodeObjectIdentifier(dotted);
+    // Bounded, should identifiers ever come from input rather than from the code.
+    if (encodedIdentifiers.size < 256) encodedIdentifiers.set(dotted, encoded);
+  }
+  return encoded;
+}
+
+function encodeObjectIdentifier(dotted: string): Uint8Array {
   const arcs = dotted.split('.').map(Number);
   const [first = 0, second = 0, ...rest] = arcs;
   const octets: number[] = [];

@@ -171,6 +171,39 @@ describe('VolumeManager', () => {
     assert.equal(await readFile(join(request.targetPath, 'secret.txt'), 'utf8'), 'v2');
   });
 
+  test('with afterAnswer, the record is written after the call returns, and settle() waits for it', async () => {
+    const queued: (() => void)[] = [];
+    h.manager = h.newManager({ afterAnswer: (work) => queued.push(work) });
+    const request = await h.request('a');
+    assert.equal(await h.manager.publish(request), 'mounted');
+    assert.equal(await readFile(join(request.targetPath, 'secret.txt'), 'utf8'), 'v1');
+    assert.equal(await h.metadata.load(request.volumeId), undefined, 'not written before the answer is out');
+    assert.equal(queued.length, 1);
+    let settled = false;
+    const settling = h.manager.settle().then(() => (settled = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, false, 'settle() waits for the queued record');
+    queued.shift()?.();
+    await settling;
+    assert.equal((await h.metadata.load(request.volumeId))?.podUid, request.identity.podUid);
+  });
+
+  test('with afterAnswer, a later call on the volume waits for its queued record: unpublish cannot be overtaken', async () => {
+    const queued: (() => void)[] = [];
+    h.manager = h.newManager({ afterAnswer: (work) => queued.push(work) });
+    const request = await h.request('a');
+    await h.manager.publish(request);
+    let unpublished = false;
+    const unpublishing = h.manager.unpublish(request.volumeId, request.targetPath).then(() => (unpublished = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(unpublished, false);
+    assert.ok(await exists(request.targetPath), 'still published while its record waits');
+    queued.shift()?.();
+    await unpublishing;
+    assert.equal(await h.metadata.load(request.volumeId), undefined, 'the record written first is removed, not left behind');
+    assert.equal(await exists(request.targetPath), false);
+  });
+
   test('unpublish never touches a path the volume does not live at, nor a foreign non-empty directory', async () => {
     const request = await h.request('a');
     await h.manager.publish(request);
