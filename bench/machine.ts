@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { arch, availableParallelism, loadavg, platform, release, totalmem } from 'node:os';
+import { arch, availableParallelism, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import type { MachineDescription } from './result-types.js';
 
 /** The machine the numbers were measured on: CPU model (/proc/cpuinfo), cores, memory, Node, kernel. */
@@ -19,5 +19,6 @@ export function describeMachine(): MachineDescription {
     platform: `${platform()}-${arch()}`,
     // Other work on the machine skews every timing: the 1-minute load when the run started.
     loadAverage: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+    workDirectory: tmpdir(),
   };
 }

@@ -31,6 +31,11 @@ export interface MachineDescription {
   readonly platform: string;
   /** 1-minute load average when the run started. */
   readonly loadAverage: number;
+  /**
+   * Where the runs' kubelet directories, state directories and sockets were made: os.tmpdir(),
+   * i.e. `$TMPDIR` or /tmp. Creating files and directories there is part of every publish.
+   */
+  readonly workDirectory?: string;
 }
 
 export interface FirstPublishResult {
