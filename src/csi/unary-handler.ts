@@ -46,12 +46,17 @@ export function unary<Req, Res>(
       const provider = described.provider ?? '';
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       answer();
-      afterAnswerSent(() => {
+      const logged = context.logger.isLevelEnabled(level);
+      const record = () => {
         context.metrics.operations.inc({ operation, provider, result });
         context.metrics.operationSeconds.observe({ operation, provider, result }, seconds);
-        context.logger[level]({ op: operation, ...described, result, ms: Math.round(seconds * 1e6) / 1e3, ...extra }, operation);
+        if (logged) context.logger[level]({ op: operation, ...described, result, ms: Math.round(seconds * 1e6) / 1e3, ...extra }, operation);
         after?.();
-      });
+      };
+      // Two metric updates alone take microseconds: a fresh republish (logged at debug) records
+      // them at once rather than pay a timer, and an event-loop turn, for every call.
+      if (logged || after !== undefined) afterAnswerSent(record);
+      else record();
     };
     handler(call.request).then(
       ({ response, result, facts: learned }) => {

@@ -76,19 +76,15 @@ export class FileMetadataStore implements MetadataStore {
     const finalPath = join(this.directory, name);
     // A hidden name in the same directory: rename needs one filesystem, and list() skips it.
     const tempPath = join(this.directory, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
-    // Synchronous calls: a record is under a kilobyte and goes to the page cache (no fsync, above),
-    // so the four calls take ~0.1 ms together, where four thread-pool round trips took 0.6–0.9 ms
-    // of every publish (bench/README.md, optimisation log).
+    // Through the thread pool: the volume manager saves a record after kubelet has its answer, so
+    // the round trips cost no call any latency, while a synchronous create on the node's disk
+    // blocked the event loop — every other call — for 0.1–0.4 ms on the benchmark machine's ext4
+    // (bench/README.md, optimisation log).
     try {
-      const fd = fsSync.openSync(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-      try {
-        fsSync.writeFileSync(fd, serializeMetadata(metadata), 'utf8');
-      } finally {
-        fsSync.closeSync(fd);
-      }
-      fsSync.renameSync(tempPath, finalPath);
+      await fs.writeFile(tempPath, serializeMetadata(metadata), { encoding: 'utf8', mode: 0o600, flag: constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW });
+      await fs.rename(tempPath, finalPath);
     } catch (error) {
-      fsSync.rmSync(tempPath, { force: true });
+      await fs.rm(tempPath, { force: true });
       throw Errors.internal(`saving the metadata of volume ${metadata.volumeId} failed: ${describeError(error)}`);
     }
   }
