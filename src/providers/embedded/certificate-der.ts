@@ -105,7 +105,7 @@ export function commonNameDer(commonName: string | undefined): Uint8Array {
 
 /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING's bytes. */
 export function subjectKeyIdentifier(subjectPublicKeyInfo: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha1').update(readSubjectPublicKey(subjectPublicKeyInfo)).digest());
+  return createHash('sha1').update(readSubjectPublicKey(subjectPublicKeyInfo)).digest();
 }
 
 /** `-----BEGIN <label>-----`, base64 in 64-character lines. */

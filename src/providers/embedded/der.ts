@@ -4,25 +4,40 @@
  * their parts. Definite lengths, minimal length octets, primitive strings — DER's rules.
  */
 
-function tlv(tag: number, content: Uint8Array): Uint8Array {
-  const length = content.length;
-  let header: number[];
-  if (length < 0x80) header = [tag, length];
-  else {
-    // Long form: 0x80 | number of length octets, then the length big-endian.
-    const octets: number[] = [];
-    for (let rest = length; rest > 0; rest = Math.floor(rest / 256)) octets.unshift(rest % 256);
-    header = [tag, 0x80 | octets.length, ...octets];
-  }
-  const out = new Uint8Array(header.length + length);
-  out.set(header, 0);
-  out.set(content, header.length);
-  return out;
+/*
+ * Every value is written into a Buffer from Node's shared pool (Buffer.allocUnsafe, each byte then
+ * written): a certificate is a few hundred small values, and each `new Uint8Array` had its own
+ * ArrayBuffer, allocated and later swept by V8 — a third of a certificate's CPU.
+ */
+
+/** Octets of a definite length: 0 for the short form, else how many follow the 0x8n octet. */
+function lengthOctets(length: number): number {
+  if (length < 0x80) return 0;
+  let count = 0;
+  for (let rest = length; rest > 0; rest = Math.floor(rest / 256)) count++;
+  return count;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
+/** Tag and length at the start of `out`; returns where the content begins. */
+function writeHeader(out: Buffer, tag: number, length: number, extra: number): number {
+  out[0] = tag;
+  if (extra === 0) {
+    out[1] = length;
+    return 2;
+  }
+  // Long form: 0x80 | number of length octets, then the length big-endian.
+  out[1] = 0x80 | extra;
+  for (let i = extra, rest = length; i >= 1; i--, rest = Math.floor(rest / 256)) out[1 + i] = rest % 256;
+  return 2 + extra;
+}
+
+/** One value whose content is the concatenation of `parts`, written once. */
+function tlvOf(tag: number, parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const extra = lengthOctets(length);
+  const out = Buffer.allocUnsafe(2 + extra + length);
+  let at = writeHeader(out, tag, length, extra);
   for (const part of parts) {
     out.set(part, at);
     at += part.length;
@@ -30,19 +45,27 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-export const sequence = (...parts: Uint8Array[]): Uint8Array => tlv(0x30, concat(parts));
-export const set = (...parts: Uint8Array[]): Uint8Array => tlv(0x31, concat(parts));
-export const boolean = (value: boolean): Uint8Array => tlv(0x01, Uint8Array.of(value ? 0xff : 0x00));
+function tlv(tag: number, content: Uint8Array): Uint8Array {
+  return tlvOf(tag, [content]);
+}
+
+/** Shared single octets; only ever copied from. */
+const ZERO = Uint8Array.of(0x00);
+const TRUE_OCTET = Uint8Array.of(0xff);
+
+export const sequence = (...parts: Uint8Array[]): Uint8Array => tlvOf(0x30, parts);
+export const set = (...parts: Uint8Array[]): Uint8Array => tlvOf(0x31, parts);
+export const boolean = (value: boolean): Uint8Array => tlv(0x01, value ? TRUE_OCTET : ZERO);
 export const octetString = (bytes: Uint8Array): Uint8Array => tlv(0x04, bytes);
 export const utf8String = (text: string): Uint8Array => tlv(0x0c, Buffer.from(text, 'utf8'));
 /** [n] IMPLICIT of a primitive type: the bytes under a context-specific tag. */
 export const contextPrimitive = (tagNumber: number, bytes: Uint8Array): Uint8Array => tlv(0x80 | tagNumber, bytes);
 /** [n] EXPLICIT, or an IMPLICIT constructed type: the encodings under a context-specific constructed tag. */
-export const contextConstructed = (tagNumber: number, ...parts: Uint8Array[]): Uint8Array => tlv(0xa0 | tagNumber, concat(parts));
+export const contextConstructed = (tagNumber: number, ...parts: Uint8Array[]): Uint8Array => tlvOf(0xa0 | tagNumber, parts);
 
 /** BIT STRING: the first content octet counts the unused bits of the last. */
 export function bitString(bytes: Uint8Array, unusedBits: number): Uint8Array {
-  return tlv(0x03, concat([Uint8Array.of(unusedBits), bytes]));
+  return tlvOf(0x03, [Buffer.of(unusedBits), bytes]);
 }
 
 /**
@@ -53,7 +76,7 @@ export function integer(magnitude: Uint8Array): Uint8Array {
   let start = 0;
   while (start < magnitude.length - 1 && magnitude[start] === 0) start++;
   const trimmed = magnitude.subarray(start);
-  return tlv(0x02, (trimmed[0] ?? 0) & 0x80 ? concat([Uint8Array.of(0), trimmed]) : trimmed.length === 0 ? Uint8Array.of(0) : trimmed);
+  return (trimmed[0] ?? 0) & 0x80 ? tlvOf(0x02, [ZERO, trimmed]) : tlv(0x02, trimmed.length === 0 ? ZERO : trimmed);
 }
 
 /**

@@ -152,7 +152,7 @@ export class DevCa {
 function signerFor(key: webcrypto.CryptoKey) {
   // Node.js documents CryptoKey among sign()'s key types; @types/node lists only KeyObject forms.
   const signingKey = key as unknown as KeyObject;
-  return async (tbs: Uint8Array) => new Uint8Array(sign('sha256', tbs, signingKey));
+  return async (tbs: Uint8Array) => sign('sha256', tbs, signingKey);
 }
 
 /** 16 random bytes, positive and without a leading zero byte, so its DER form keeps all 16. */

@@ -302,5 +302,6 @@ function describe(error: unknown): string {
 }
 
 function utf8(text: string): Uint8Array {
-  return new TextEncoder().encode(text);
+  // A Buffer from Node's shared pool: no ArrayBuffer of its own for a small PEM.
+  return Buffer.from(text, 'utf8');
 }

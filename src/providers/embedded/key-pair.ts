@@ -29,8 +29,8 @@ export async function generatePodKeyPair(algorithm: KeyAlgorithm, keySize: numbe
       if (curve === undefined) throw new RangeError(`unsupported ECDSA key size ${keySize}`);
       // ECDH key generation is EC key generation: the same scalar and point, without a KeyObject.
       const ecdh = createECDH(EC_CURVE_INFO[curve].openssl);
-      const point = new Uint8Array(ecdh.generateKeys());
-      const privateKey = new Uint8Array(ecdh.getPrivateKey());
+      const point = ecdh.generateKeys();
+      const privateKey = ecdh.getPrivateKey();
       return { subjectPublicKeyInfo: ecSubjectPublicKeyInfo(curve, point), privateKeyPem: pem(ecPkcs8(curve, privateKey, point), 'PRIVATE KEY'), isRsa: false };
     }
     case 'Ed25519': {
