@@ -5,8 +5,8 @@
  * same turn of the event loop. Any work before that — in a setImmediate queued after the
  * callback, too — delays kubelet's answer by its whole duration: in a bare grpc-js server, a 2 ms
  * loop after the callback added 2 ms to the round trip either way. A timer runs in the next turn,
- * after those immediates, and added nothing. The call's log line and metrics, and the volume's
- * metadata record, go here.
+ * after those immediates, and added nothing. The call's log line and the volume's metadata
+ * record go here.
  */
 export function afterAnswerSent(work: () => void): void {
   setTimeout(work, 0);

@@ -152,6 +152,14 @@ export class TmpfsMounter implements Mounter {
       } catch (error) {
         throw isCredmountError(error) ? error : Errors.internal(`unmounting ${target} failed: ${describeError(error)}`);
       }
+      // No tmpfs at the end of the path any more (the usual case: kubelet's directory is on
+      // disk) means nothing is stacked there: done without reading the whole table again, which
+      // grows with every volume on the node. A tmpfs there still needs the table to tell a
+      // stacked mount from a tmpfs the directory merely lives on.
+      if (this.#statfsShortcut) {
+        const type = filesystemType(resolved);
+        if (type !== undefined && type !== TMPFS_MAGIC) break;
+      }
     }
 
     // 3. Remove the now-empty directory.

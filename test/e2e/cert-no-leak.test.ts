@@ -83,6 +83,7 @@ describe('certificates: no private key, password or token in logs, errors, state
       if (!event.ok) errors.push(event.message ?? '');
     }
     world.kube.setFault(undefined);
+    await world.driver.volumes.settle(); // records are written just after each answer
     const state = await readTree(join(world.workdir, 'state'));
     const metrics = await world.driver.metrics.registry.metrics();
     const log = await readFile(logFile, 'utf8');

@@ -88,6 +88,7 @@ describe('GCP: no token or secret value in logs, errors, state or metrics', () =
     assert.equal((await publish(world.pod(`- resourceName: projects/${P}/secrets/canary/versions/latest\n  path: c\n`))).ok, false);
     await world.google.setFault(undefined);
     assert.equal((await publish(pod)).ok, true);
+    await world.driver.volumes.settle(); // records are written just after each answer
     const state = await readTree(join(world.workdir, 'state'));
     assert.equal((await world.simulator.unpublish(pod)).ok, true);
     assert.equal((await world.simulator.unpublish(impersonating)).ok, true);

@@ -86,7 +86,12 @@ describe('no token, secret value or private key reaches logs, state or metrics',
     }
 
     // The state directory while volumes exist (after unpublish it is nearly empty).
-    const stateWhilePublished = await readTree(world.driver.stateDir);
+    // Records are written just after each answer (in the driver process): wait for this one.
+    let stateWhilePublished = '';
+    for (let attempt = 0; attempt < 200 && !stateWhilePublished.includes(published.volumeId); attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      stateWhilePublished = await readTree(world.driver.stateDir);
+    }
     assert.ok(stateWhilePublished.includes(published.volumeId), 'metadata of the published volume is there');
 
     // 5. Stats, unpublish.

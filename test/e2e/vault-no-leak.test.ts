@@ -53,6 +53,7 @@ describe('Vault: no token or secret value in logs, state or metrics', () => {
     await world.vault.setFault(undefined);
     world.clock.advance(60 * 60_000); // Vault token renewal
     await world.simulator.publish(pod);
+    await world.driver.volumes.settle(); // records are written just after each answer
     const state = await readTree(join(world.workdir, 'state'));
     assert.equal((await world.simulator.unpublish(pod)).ok, true);
 

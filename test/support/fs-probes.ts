@@ -15,7 +15,8 @@ export async function readTree(dir: string): Promise<string> {
   for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) text += await readTree(path);
-    else if (entry.isFile()) text += `\n${path}\n${await readFile(path, 'latin1')}`;
+    // A live state directory: a temp file can be renamed away between readdir and read.
+    else if (entry.isFile()) text += `\n${path}\n${await readFile(path, 'latin1').catch(() => '')}`;
   }
   return text;
 }

@@ -189,6 +189,22 @@ for (const mechanism of ['syscall', 'mount(8)'] as const) {
       await runCommand('umount', [target]);
     });
 
+    void it('unmount takes our tmpfs off a foreign mount below it, then refuses to remove the directory, leaving the foreign mount', async () => {
+      const target = await newTarget();
+      await fs.mkdir(target);
+      const source = join(base, `bind-below-${n}`);
+      await fs.mkdir(source);
+      await fs.writeFile(join(source, 'theirs'), 'z');
+      await runCommand('mount', ['--bind', source, target]);
+      await mountTmpfs(target);
+      // statfs after the umount says "not tmpfs", so the table is not read again; the directory
+      // is still a mount point, so removing it fails rather than touching what is below.
+      await assertRejectsWithCode(() => mounter.unmount(target, { removeContent: true }), Errors.internal.code, 'INTERNAL');
+      assert.equal(topMountAt(await readMountInfo(), target)?.fsType === 'tmpfs', false);
+      assert.equal(await fs.readFile(join(target, 'theirs'), 'utf8'), 'z');
+      await runCommand('umount', [target]);
+    });
+
     void it('isMounted: false for a plain directory inside another tmpfs (statfs says tmpfs, the table decides)', async () => {
       const outer = await newTarget();
       await mounter.mount(outer, { sizeBytes: MIB });
