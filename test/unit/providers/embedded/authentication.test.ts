@@ -140,6 +140,27 @@ describe('embedded provider: authentication (JWKS file)', () => {
     assert.match(noExp.message, /exp/);
   });
 
+  it('the token verdict comes first, though the content is prepared while the signature is checked', async () => {
+    const missing = '- objectName: nope\n  secretPath: payments/no-such-secret\n';
+    // A good token: the content's own error is the answer.
+    const notFound = await refusal(provider, tokenSet(await issuer.mint()), BILLING, missing);
+    assert.equal(notFound.status, 'NOT_FOUND');
+    // A token that does not verify: UNAUTHENTICATED, whatever the content steps ran into...
+    const stranger = await (await TokenIssuer.create('test-key-1')).mint();
+    const badAndMissing = await refusal(provider, tokenSet(stranger), BILLING, missing);
+    assert.equal(badAndMissing.status, 'UNAUTHENTICATED');
+    const badAndRefused = await refusal(provider, tokenSet(stranger), REPORTING);
+    assert.equal(badAndRefused.status, 'UNAUTHENTICATED');
+    // ...and when they succeeded, nothing of what they made is returned.
+    const badButReadable = await refusal(provider, tokenSet(stranger), BILLING);
+    assert.equal(badButReadable.status, 'UNAUTHENTICATED');
+    // A verified token of another pod: the identity refusal, not the content's.
+    const sibling: PodIdentity = { ...BILLING, podName: 'billing-other', podUid: '00000000-0000-4000-8000-000000000000' };
+    const otherPod = await refusal(provider, tokenSet(await issuer.mint({ identity: sibling })), BILLING, missing);
+    assert.equal(otherPod.status, 'PERMISSION_DENIED');
+    assert.match(otherPod.message, /kubernetes\.io\.pod\.name/);
+  });
+
   it('refuses garbage without echoing it', async () => {
     const garbage = 'not.a-real.token-value-1234567890';
     const error = await refusal(provider, tokenSet(garbage));
