@@ -83,8 +83,8 @@ export class FileMetadataStore implements MetadataStore {
     // the round trips cost no call any latency, while a synchronous create on the node's disk
     // blocked the event loop — every other call — for 0.1–0.4 ms on the benchmark machine's ext4
     // (bench/README.md, optimisation log). The callback API: fs/promises' FileHandle machinery
-    // kept the event loop ~1.7x as long per record (80 vs 45 µs here). 'wx' is O_CREAT|O_EXCL, which never
-    // follows a symlink at the name (POSIX open(2)) and fails on anything already there.
+    // kept the event loop ~1.7x as long per record (80 vs 45 µs here). 'wx' is O_CREAT|O_EXCL,
+    // which never follows a symlink at the name (POSIX open(2)) and fails on anything there.
     try {
       await writeFileCallback(tempPath, serializeMetadata(metadata), { encoding: 'utf8', mode: 0o600, flag: 'wx' });
       await renameCallback(tempPath, finalPath);
