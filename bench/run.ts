@@ -10,6 +10,8 @@
  *   --label TEXT                     what is measured, for the results (default: git describe of the repository)
  *   --only a,b                       run only these measurements and print their raw figures (writes nothing):
  *                                    cold-start, grpc-floor, first-publish, fresh-republish, burst, steady-state
+ *   --only a,b --compare MAIN [--rounds N]   the same for this build and another build's cli/main.js,
+ *                                    alternately N times each (default 2), and a table side by side
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -29,6 +31,7 @@ import { FULL_PLAN, SMOKE_PLAN, type Plan } from './plan.js';
 import { renderReport, updateReadme } from './report.js';
 import type { BenchResults } from './result-types.js';
 import { BenchNode } from './bench-node.js';
+import { runCompare } from './compare.js';
 
 async function step<T>(name: string, work: () => Promise<T>): Promise<T> {
   const started = performance.now();
@@ -70,14 +73,25 @@ async function main(): Promise<number> {
       repo: { type: 'string' },
       label: { type: 'string' },
       only: { type: 'string' },
+      compare: { type: 'string' },
+      rounds: { type: 'string', default: '2' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log('usage: node dist/bench/run.js [--smoke] [--out DIR] [--repo DIR] [--label TEXT] [--only a,b]');
+    console.log('usage: node dist/bench/run.js [--smoke] [--out DIR] [--repo DIR] [--label TEXT] [--only a,b [--compare MAIN [--rounds N]]]');
     return 0;
   }
   const plan = values.smoke ? SMOKE_PLAN : FULL_PLAN;
+  if (values.compare !== undefined) {
+    if (values.only === undefined) throw new Error('--compare needs --only: which measurements to compare');
+    const names = values.only.split(',');
+    checkNames(names);
+    const { runs, table } = await runCompare({ names, otherMain: resolve(values.compare), rounds: Number(values.rounds), smoke: values.smoke, runner: fileURLToPath(import.meta.url) });
+    console.log(JSON.stringify(runs, null, 2));
+    console.log(table);
+    return 0;
+  }
   if (values.only !== undefined) return runOnly(plan, values.only.split(','));
   const repo = resolve(values.repo ?? resolve(fileURLToPath(import.meta.url), '../../..'));
   const source = values.label ?? describeSource(repo);
@@ -131,8 +145,16 @@ async function main(): Promise<number> {
 }
 
 /** Iterating on one figure: the selected measurements only, raw JSON on stdout, nothing written. */
+const MEASUREMENT_NAMES = ['cold-start', 'grpc-floor', 'first-publish', 'fresh-republish', 'burst', 'steady-state'] as const;
+
+function checkNames(names: readonly string[]): void {
+  const unknown = names.filter((name) => !(MEASUREMENT_NAMES as readonly string[]).includes(name));
+  if (unknown.length > 0) throw new Error(`--only: unknown measurement(s) ${unknown.join(', ')} (known: ${MEASUREMENT_NAMES.join(', ')})`);
+}
+
 async function runOnly(plan: Plan, names: readonly string[]): Promise<number> {
-  const measurements: Record<string, () => Promise<unknown>> = {
+  checkNames(names);
+  const measurements: Record<(typeof MEASUREMENT_NAMES)[number], () => Promise<unknown>> = {
     'cold-start': () => measureColdStart(plan.coldStart),
     'grpc-floor': () => measureGrpcFloor(plan.grpcFloor),
     'first-publish': () => measureFirstPublish(plan.firstPublish),
@@ -140,10 +162,8 @@ async function runOnly(plan: Plan, names: readonly string[]): Promise<number> {
     burst: () => measureBurst(plan.burst),
     'steady-state': () => measureSteadyState(plan.steadyState),
   };
-  const unknown = names.filter((name) => measurements[name] === undefined);
-  if (unknown.length > 0) throw new Error(`--only: unknown measurement(s) ${unknown.join(', ')} (known: ${Object.keys(measurements).join(', ')})`);
   const results: Record<string, unknown> = {};
-  for (const name of names) results[name] = await step(name, measurements[name] as () => Promise<unknown>);
+  for (const name of names) results[name] = await step(name, measurements[name as (typeof MEASUREMENT_NAMES)[number]]);
   console.log(JSON.stringify(results, null, 2));
   return 0;
 }
