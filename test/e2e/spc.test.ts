@@ -61,6 +61,20 @@ describe('SecretProviderClass by reference, end to end', () => {
     assert.equal((await spc.world.simulator.unpublish(pod)).ok, true);
   });
 
+  test('a republish naming another class is ALREADY_EXISTS, also after fresh republishes of the first', async () => {
+    applyVaultDatabase('first-class');
+    applyVaultDatabase('second-class');
+    const pod = webapp('first-class');
+    const published = await spc.world.simulator.publish(pod);
+    assert.equal(published.ok, true, published.message);
+    assert.equal((await spc.world.simulator.publish(pod)).ok, true, 'a fresh republish');
+    const other = await spc.world.simulator.publish({ ...pod, attributes: { ...pod.attributes, secretProviderClass: 'second-class' } });
+    assert.equal(other.ok, false);
+    assert.equal(other.code, 'ALREADY_EXISTS', other.message);
+    assert.equal((await spc.world.simulator.publish(pod)).ok, true, 'the first class still serves');
+    assert.equal((await spc.world.simulator.unpublish(pod)).ok, true);
+  });
+
   test('republishes that find content fresh make no Kubernetes API call; an edited class takes effect at the next refresh', async () => {
     applyVaultDatabase('edited');
     const pod = webapp('edited');

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { Errors, withRetryAfter } from '../../../src/errors/catalogue.js';
 import { CredmountError } from '../../../src/errors/credmount-error.js';
 import { latch } from '../../support/scripted-provider.js';
+import type { PublishRequest } from '../../../src/volumes/publish-request.js';
 import { VolumeHarness } from '../../support/volume-harness.js';
 import { exists } from '../../support/fs-probes.js';
 
@@ -256,6 +257,25 @@ describe('VolumeManager', () => {
     }
     assert.equal(h.provider.fetches, 1);
     assert.equal(await readFile(join(request.targetPath, 'secret.txt'), 'utf8'), 'v1');
+  });
+
+  test('after republishes with the same attributes, any change to them is still ALREADY_EXISTS', async () => {
+    const request = await h.request('a', { parameters: { objects: 'a', audience: 'scripted' } });
+    await h.manager.publish(request);
+    // Same attributes in new objects, as kubelet sends them: fresh, no conflict.
+    assert.equal(await h.manager.publish({ ...request, parameters: { audience: 'scripted', objects: 'a' } }), 'fresh');
+    const cases: PublishRequest[] = [
+      { ...request, parameters: { objects: 'a', audience: 'two' } },
+      { ...request, parameters: { objects: 'a' } },
+      { ...request, parameters: { objects: 'a', audience: 'scripted', more: 'x' } },
+      { ...request, parameters: { objects: 'b', audience: 'scripted' } },
+      { ...request, parameters: {}, providerName: '', secretProviderClass: 'some-class' },
+    ];
+    for (const changed of cases) {
+      await assert.rejects(h.manager.publish(changed), { code: 'CM_VOLUME_CONFLICT', status: 'ALREADY_EXISTS' }, JSON.stringify(changed.parameters));
+    }
+    assert.equal(await h.manager.publish(request), 'fresh');
+    assert.equal(h.provider.fetches, 1);
   });
 
   test('a new token alone is not a conflict', async () => {
