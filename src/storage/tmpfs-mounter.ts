@@ -156,10 +156,7 @@ export class TmpfsMounter implements Mounter {
       // disk) means nothing is stacked there: done without reading the whole table again, which
       // grows with every volume on the node. A tmpfs there still needs the table to tell a
       // stacked mount from a tmpfs the directory merely lives on.
-      if (this.#statfsShortcut) {
-        const type = filesystemType(resolved);
-        if (type !== undefined && type !== TMPFS_MAGIC) break;
-      }
+      if (this.#certainlyNoTmpfsAt(resolved)) break;
     }
 
     // 3. Remove the now-empty directory.
@@ -192,11 +189,19 @@ export class TmpfsMounter implements Mounter {
   async isMounted(target: string): Promise<boolean> {
     const resolved = resolveTarget(target);
     if (resolved === undefined) return false;
-    if (this.#statfsShortcut) {
-      const type = filesystemType(resolved);
-      if (type !== undefined && type !== TMPFS_MAGIC) return false;
-    }
+    if (this.#certainlyNoTmpfsAt(resolved)) return false;
     return (await readTopMountAt(resolved, this.#mountInfoPath))?.fsType === 'tmpfs';
+  }
+
+  /**
+   * statfs(2) names something other than tmpfs at the end of the path, so no tmpfs is mounted
+   * there. `false` means "ask the mount table": a tmpfs there may be ours or one the directory
+   * merely lives in, and a test's table (mountInfoPath) may not be this process's.
+   */
+  #certainlyNoTmpfsAt(resolved: string): boolean {
+    if (!this.#statfsShortcut) return false;
+    const type = filesystemType(resolved);
+    return type !== undefined && type !== TMPFS_MAGIC;
   }
 }
 

@@ -163,7 +163,7 @@ export class VolumeManager {
       const digest = sameInput ? (state as VolumeState).metadata.parametersDigest : digestOf();
       if (state !== undefined) {
         this.checkCompatible(state.metadata, request, digest);
-        state.compatibleInput = { provider: request.providerName, reference, parameters: request.parameters };
+        if (!sameInput) state.compatibleInput = { provider: request.providerName, reference, parameters: request.parameters };
         // Newer tokens for the background timer (an assignment: the fresh path stays free).
         state.lastRequest = request;
         state.waitingForTokens = false;

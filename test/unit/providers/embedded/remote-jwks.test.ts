@@ -40,41 +40,43 @@ void describe('RemoteJwks', () => {
     await jwtVerify(await issuer.mint(), remote.getKey);
   };
 
-  void it('fetches on the first token, keeps the set for its cache age, then fetches again', async (t) => {
+  /** An endpoint serving the old issuer's keys and a RemoteJwks on it with a clock the test moves. */
+  const servedWithClock = async (t: { after: (fn: () => Promise<void>) => void }) => {
     const server = await endpoint();
     t.after(() => server.close());
     server.answer.body = JSON.stringify(oldIssuer.jwks);
-    let clock = 1_000_000;
-    const remote = new RemoteJwks(server.url, { ...REMOTE_JWKS_DEFAULTS, now: () => clock });
+    const clock = { now: 1_000_000 };
+    const remote = new RemoteJwks(server.url, { ...REMOTE_JWKS_DEFAULTS, now: () => clock.now });
+    return { server, remote, clock };
+  };
+
+  void it('fetches on the first token, keeps the set for its cache age, then fetches again', async (t) => {
+    const { server, remote, clock } = await servedWithClock(t);
     assert.equal(server.requests(), 0, 'nothing is fetched before a token needs it');
     await Promise.all([verifies(remote, oldIssuer), verifies(remote, oldIssuer), verifies(remote, oldIssuer)]);
     assert.equal(server.requests(), 1, 'concurrent first tokens share one fetch');
-    clock += REMOTE_JWKS_DEFAULTS.cacheMaxAgeMs - 1;
+    clock.now += REMOTE_JWKS_DEFAULTS.cacheMaxAgeMs - 1;
     await verifies(remote, oldIssuer);
     assert.equal(server.requests(), 1);
-    clock += 1;
+    clock.now += 1;
     await verifies(remote, oldIssuer);
     assert.equal(server.requests(), 2, 'a set as old as the cache age is fetched again');
   });
 
   void it('an unknown key id fetches again once the cool-down has passed (key rotation), not before', async (t) => {
-    const server = await endpoint();
-    t.after(() => server.close());
-    server.answer.body = JSON.stringify(oldIssuer.jwks);
-    let clock = 1_000_000;
-    const remote = new RemoteJwks(server.url, { ...REMOTE_JWKS_DEFAULTS, now: () => clock });
+    const { server, remote, clock } = await servedWithClock(t);
     await verifies(remote, oldIssuer);
     // The issuer rotates; a token with the new key arrives within the cool-down: refused, no fetch.
     server.answer.body = JSON.stringify({ keys: [oldIssuer.jwk, newIssuer.jwk] });
-    clock += REMOTE_JWKS_DEFAULTS.cooldownMs - 1;
+    clock.now += REMOTE_JWKS_DEFAULTS.cooldownMs - 1;
     await assert.rejects(verifies(remote, newIssuer), joseErrors.JWKSNoMatchingKey);
     assert.equal(server.requests(), 1);
-    clock += 1;
+    clock.now += 1;
     await verifies(remote, newIssuer);
     assert.equal(server.requests(), 2);
     // A kid the issuer does not have either: refused after (at most) one more fetch.
     const stranger = await TokenIssuer.create('stranger');
-    clock += REMOTE_JWKS_DEFAULTS.cooldownMs;
+    clock.now += REMOTE_JWKS_DEFAULTS.cooldownMs;
     await assert.rejects(verifies(remote, stranger), joseErrors.JWKSNoMatchingKey);
     await assert.rejects(verifies(remote, stranger), joseErrors.JWKSNoMatchingKey);
     assert.equal(server.requests(), 3);
