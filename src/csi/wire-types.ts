@@ -1,5 +1,5 @@
 /**
- * The request and response shapes @grpc/proto-loader produces for proto/csi.proto with
+ * The request and response shapes protobufjs's toObject produces for proto/csi.proto with
  * `keepCase`, `defaults`, `oneofs` and string enums: what arrives on the wire, before any check.
  */
 export interface MountVolumeWire {

@@ -6,7 +6,7 @@ import { CredmountError } from '../../../src/errors/credmount-error.js';
 
 const TARGET = '/var/lib/kubelet/pods/uid-1/volumes/kubernetes.io~csi/creds/mount';
 
-/** A publish request as proto-loader delivers it for a well-formed kubelet call. */
+/** A publish request as the CSI server delivers it for a well-formed kubelet call. */
 function publishRequest(overrides: Partial<NodePublishVolumeRequestWire> = {}): NodePublishVolumeRequestWire {
   return {
     volume_id: 'csi-abc',
