@@ -81,14 +81,16 @@ function isWalkable(value: object): boolean {
 }
 
 /**
- * Same prototype, every own property (enumerable or not: an Error's message and stack), each
- * redefinable: the source may be frozen (configs are), the copy is ours to censor.
+ * Same prototype, every own property (enumerable or not: an Error's message and stack) as a
+ * value, each redefinable: the source may be frozen (configs are), the copy is ours to censor.
  */
 function shallowCopy(source: Record<string, unknown>): Record<string, unknown> {
-  const descriptors = Object.getOwnPropertyDescriptors(source);
-  for (const descriptor of Object.values(descriptors)) {
-    descriptor.configurable = true;
-    if ('value' in descriptor) descriptor.writable = true;
+  const descriptors: PropertyDescriptorMap = Object.getOwnPropertyDescriptors(source);
+  for (const key of Reflect.ownKeys(descriptors)) {
+    const { enumerable } = descriptors[key as string] as PropertyDescriptor;
+    // Values, not accessors: a getter may read the source's internal slots, which a copy lacks —
+    // V8 12 (Node.js 24) makes an Error's `stack` such an accessor.
+    descriptors[key as string] = { value: (source as Record<PropertyKey, unknown>)[key], enumerable: enumerable === true, writable: true, configurable: true };
   }
   return Object.create(Object.getPrototypeOf(source) as object | null, descriptors) as Record<string, unknown>;
 }
