@@ -7,7 +7,7 @@ import { formatDuration } from './duration.js';
 import { CA_FILE_NAME, parseEmbeddedParameters, type CertificateObjectSpec, type EmbeddedParameters, type SecretObjectSpec } from './parameters.js';
 import { Policy, type PolicyGrants } from './policy.js';
 import { ReloadingFile } from './reloading-file.js';
-import { readStoreSecret } from './secret-reader.js';
+import { storeSecretReader, type StoredSecret } from './secret-reader.js';
 import { checkTokenIdentity, TokenVerifier } from './token-verifier.js';
 
 /**
@@ -207,9 +207,10 @@ export class EmbeddedProvider implements Provider<EmbeddedParameters> {
     const secretObjects = parameters.objects.filter((o): o is SecretObjectSpec => o.kind === 'secret');
     const certificateObjects = parameters.objects.filter((o): o is CertificateObjectSpec => o.kind === 'certificate');
     const issuing = Promise.all(certificateObjects.map((object) => this.issue(object, grants, now)));
-    let secrets: ReturnType<typeof readStoreSecret>[];
+    let secrets: StoredSecret[];
     try {
-      secrets = secretObjects.map((object) => readStoreSecret(secretsDir, object.secretPath));
+      const readSecret = storeSecretReader(secretsDir);
+      secrets = secretObjects.map((object) => readSecret(object.secretPath));
     } catch (error: unknown) {
       await issuing.catch(() => undefined); // nothing left running, and no unhandled rejection
       throw error;

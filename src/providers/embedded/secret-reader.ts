@@ -4,7 +4,7 @@ import { CredmountError } from '../../errors/credmount-error.js';
 import { Errors } from '../../errors/catalogue.js';
 
 /**
- * Reads one secret file from the store's `secrets/` directory. The path was already checked
+ * Reads secret files from the store's `secrets/` directory. The path was already checked
  * lexically (no `..`, not absolute) when the parameters were parsed; here the *resolved* path is
  * checked too, so a symlink inside the store cannot lead out of it.
  *
@@ -25,16 +25,32 @@ export interface StoredSecret {
 /** Kubernetes Secrets stop at 1 MiB; a store file larger than that is a mistake. */
 export const MAX_SECRET_BYTES = 1024 * 1024;
 
-export function readStoreSecret(secretsDir: string, secretPath: string): StoredSecret {
-  const what = `secret ${JSON.stringify(secretPath)}`;
-  // 1. the root itself may be a symlink (e.g. a mounted volume); compare against where it leads
-  let root: string;
+/**
+ * A reader for the secrets of one fetch. The root is resolved once, on the first read: every
+ * secret of the fetch then comes from the same directory, even if a symlinked root (a mounted
+ * volume's `..data`) is swapped in between — and the root's symlinks are not walked again for
+ * every file.
+ */
+export function storeSecretReader(secretsDir: string): (secretPath: string) => StoredSecret {
+  let root: string | undefined;
+  return (secretPath) => {
+    const what = `secret ${JSON.stringify(secretPath)}`;
+    root ??= resolveRoot(secretsDir, what);
+    return readBelowRoot(root, secretPath, what);
+  };
+}
+
+/** 1. The root itself may be a symlink (e.g. a mounted volume): compare against where it leads. */
+function resolveRoot(secretsDir: string, what: string): string {
   try {
-    root = realpathSync.native(secretsDir);
+    return realpathSync.native(secretsDir);
   } catch (error: unknown) {
     if (errorCode(error) === 'ENOENT') throw Errors.notFound(`${what} (the store has no secrets/ directory)`);
     throw Errors.backendUnavailable('embedded store', `cannot read ${secretsDir}: ${errorCode(error) ?? 'error'}`);
   }
+}
+
+function readBelowRoot(root: string, secretPath: string, what: string): StoredSecret {
   // 2. resolve every symlink on the way and refuse a target outside the root
   let resolved: string;
   try {
