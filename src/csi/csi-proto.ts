@@ -21,7 +21,7 @@ export const CSI_PROTO_PATH = fileURLToPath(new URL('../../../proto/csi.proto', 
 export const CSI_DESCRIPTOR_PATH = fileURLToPath(new URL('../../../proto/csi.json', import.meta.url));
 
 /** protobufjs's `toObject` options (proto-loader's `longs`, `enums`, `defaults`, `oneofs`). */
-export const MESSAGE_CONVERSION: protobuf.IConversionOptions = Object.freeze({ longs: String, enums: String, defaults: true, oneofs: true });
+const MESSAGE_CONVERSION: protobuf.IConversionOptions = Object.freeze({ longs: String, enums: String, defaults: true, oneofs: true });
 
 export interface CsiServices {
   readonly Identity: ServiceClientConstructor;
