@@ -52,7 +52,7 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
-  return pino(
+  const logger = pino(
     {
       name: 'credmount',
       level: options.level ?? 'info',
@@ -67,6 +67,26 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     },
     options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
+  censorChildBindings(logger);
+  return logger;
+}
+
+/**
+ * pino applies `formatters.bindings` to the root's own bindings only: a child's are serialized
+ * as given (pino 10's `child` swaps in an identity formatter). Children inherit from the root
+ * (Object.create), so censoring here covers children of children and `setBindings` too.
+ */
+function censorChildBindings(logger: Logger): void {
+  const originalChild = logger.child as unknown as (this: Logger, bindings: object, options?: object) => Logger;
+  const originalSetBindings = logger.setBindings as unknown as (this: Logger, bindings: object) => void;
+  Object.assign(logger, {
+    child(this: Logger, bindings: object, childOptions?: object): Logger {
+      return originalChild.call(this, censorSensitiveKeys(bindings, SENSITIVE_LOG_KEYS), childOptions);
+    },
+    setBindings(this: Logger, bindings: object): void {
+      originalSetBindings.call(this, censorSensitiveKeys(bindings, SENSITIVE_LOG_KEYS));
+    },
+  });
 }
 
 /** A logger that drops everything (unit tests that do not look at logs). */

@@ -159,6 +159,29 @@ describe('createLogger redaction', () => {
     assert.ok(!(chunks[0] ?? '').includes(CANARY));
   });
 
+  test("a child's bindings are censored at any depth too", () => {
+    const { logger, chunks, last } = capture();
+    logger.child({ component: 'vault', client: { auth: { clientToken: CANARY } } }).info('login');
+    assert.ok(!(chunks[0] ?? '').includes(CANARY), chunks[0]);
+    assert.deepEqual(last()['client'], { auth: { clientToken: '[REDACTED]' } });
+    assert.equal(last()['component'], 'vault');
+    // A child of a child, and bindings set later.
+    const grandchild = logger.child({ component: 'vault' }).child({ lease: { password: CANARY } });
+    grandchild.info('renew');
+    grandchild.setBindings({ login: { secret_id: CANARY } });
+    grandchild.info('again');
+    assert.equal(chunks.length, 3);
+    for (const chunk of chunks) assert.ok(!chunk.includes(CANARY), chunk);
+    assert.deepEqual(last()['login'], { secret_id: '[REDACTED]' });
+  });
+
+  test('an error logged as the first argument is censored like one under err', () => {
+    const { logger, chunks, last } = capture();
+    logger.error(Object.assign(new Error('denied'), { response: { headers: { Authorization: `Bearer ${CANARY}` } } }));
+    assert.ok(!(chunks[0] ?? '').includes(CANARY), chunks[0]);
+    assert.equal(last()['msg'], 'denied');
+  });
+
   test('an error keeps its message, stack and type; its own sensitive keys are censored', () => {
     const { logger, chunks, last } = capture();
     const cause = Object.assign(new Error('inner'), { password: CANARY });
