@@ -694,7 +694,6 @@ function parseFor(provider: Provider, request: PublishRequest, parameters: Reado
   return parsed;
 }
 
-/** A class reference is compared by the class's name (its content may change between refreshes). */
 /** Whether two attribute maps hold the same entries (order aside). */
 function sameEntries(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
   const keys = Object.keys(a);
@@ -702,6 +701,7 @@ function sameEntries(a: Readonly<Record<string, string>>, b: Readonly<Record<str
   return keys.every((key) => Object.prototype.hasOwnProperty.call(b, key) && a[key] === b[key]);
 }
 
+/** A class reference is compared by the class's name (its content may change between refreshes). */
 function classReferenceDigest(name: string): string {
   return parametersDigest('secretProviderClass', { secretProviderClass: name });
 }
