@@ -2,6 +2,7 @@ import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { impliedProviderName, parseKubeletPublish } from '../kubelet/index.js';
 import type { VolumeManager } from '../volumes/volume-manager.js';
 import { checkPublishArguments, checkStatsArguments, checkUnpublishArguments } from './node-arguments.js';
+import { RecentPublishes } from './recent-publishes.js';
 import { unary, type CallFacts, type HandlerContext } from './unary-handler.js';
 import type { NodeGetVolumeStatsRequestWire, NodePublishVolumeRequestWire, NodeUnpublishVolumeRequestWire } from './wire-types.js';
 
@@ -54,6 +55,7 @@ function knownVolumeFacts(volumes: VolumeManager, volumeId: string): CallFacts {
  */
 export function nodeService(options: NodeServiceOptions): UntypedServiceImplementation {
   const now = options.now ?? (() => new Date());
+  const recentPublishes = new RecentPublishes();
   return {
     NodeGetCapabilities: unary(options, 'NodeGetCapabilities', () => ({}), async () => ({
       response: {
@@ -67,8 +69,14 @@ export function nodeService(options: NodeServiceOptions): UntypedServiceImplemen
     })),
 
     NodePublishVolume: unary(options, 'NodePublishVolume', publishFacts(options.defaultProvider, options.providerNames, options.volumes), async (request: NodePublishVolumeRequestWire) => {
-      const input = checkPublishArguments(request, { requireReadOnly: options.requireReadOnly });
-      const parsed = parseKubeletPublish(input, { now: now(), defaultProvider: options.defaultProvider });
+      // A republish equal to the last publish of this volume skips the checks and the parse (recent-publishes.ts).
+      const at = now();
+      let parsed = recentPublishes.reuse(request, at);
+      if (parsed === undefined) {
+        const input = checkPublishArguments(request, { requireReadOnly: options.requireReadOnly });
+        parsed = parseKubeletPublish(input, { now: at, defaultProvider: options.defaultProvider });
+        recentPublishes.remember(request, parsed);
+      }
       const outcome = await options.volumes.publish(parsed);
       // A class's provider is known now (first publish); label the call with it.
       const provider = parsed.secretProviderClass === undefined ? undefined : options.volumes.describe(parsed.volumeId)?.provider;
@@ -81,6 +89,7 @@ export function nodeService(options: NodeServiceOptions): UntypedServiceImplemen
       (request: NodeUnpublishVolumeRequestWire) => knownVolumeFacts(options.volumes, request.volume_id),
       async (request: NodeUnpublishVolumeRequestWire) => {
         const { volumeId, targetPath } = checkUnpublishArguments(request);
+        recentPublishes.forget(volumeId);
         await options.volumes.unpublish(volumeId, targetPath);
         return { response: {} };
       },

@@ -24,10 +24,10 @@ function base64url(value: object): string {
  * A token shaped like a bound service-account token of POD. The driver only decodes tokens (the
  * backend verifies signatures), so an unverifiable signature is enough here.
  */
-function podToken(): string {
+function podToken(expiresAt: Date): string {
   const claims = {
     aud: [AUDIENCE],
-    exp: Math.floor(Date.UTC(2099, 0, 1) / 1000),
+    exp: Math.floor(expiresAt.getTime() / 1000),
     iat: Math.floor(Date.UTC(2026, 0, 1) / 1000),
     iss: 'https://kubernetes.default.svc.cluster.local',
     sub: `system:serviceaccount:${POD.namespace}:${POD.serviceAccount}`,
@@ -37,7 +37,7 @@ function podToken(): string {
 }
 
 /** A NodePublishVolume body as kubelet sends it for an inline volume of POD. */
-async function publishBody(root: string, volume: string, objects: string): Promise<Record<string, unknown>> {
+async function publishBody(root: string, volume: string, objects: string, expiresAt = new Date(Date.UTC(2099, 0, 1))): Promise<Record<string, unknown>> {
   const targetPath = join(root, 'pods', POD.uid, 'volumes', 'kubernetes.io~csi', volume, 'mount');
   await mkdir(dirname(targetPath), { recursive: true });
   return {
@@ -51,7 +51,7 @@ async function publishBody(root: string, volume: string, objects: string): Promi
       'csi.storage.k8s.io/pod.namespace': POD.namespace,
       'csi.storage.k8s.io/pod.uid': POD.uid,
       'csi.storage.k8s.io/serviceAccount.name': POD.serviceAccount,
-      'csi.storage.k8s.io/serviceAccount.tokens': JSON.stringify({ [AUDIENCE]: { token: podToken(), expirationTimestamp: '2099-01-01T00:00:00Z' } }),
+      'csi.storage.k8s.io/serviceAccount.tokens': JSON.stringify({ [AUDIENCE]: { token: podToken(expiresAt), expirationTimestamp: expiresAt.toISOString() } }),
       objects,
     },
     volume_capability: { mount: { fs_type: '', mount_flags: [], volume_mount_group: '' }, access_mode: { mode: 'SINGLE_NODE_WRITER' } },
@@ -175,6 +175,38 @@ describe('CsiServer', () => {
     assert.equal(error.grpcCode, status.INVALID_ARGUMENT);
     assert.equal(error.errorCode, 'CM_FIELD_MISSING');
     assert.match(error.details, /volume_id/);
+  });
+
+  // The node service reuses the parse of a republish equal to the volume's last publish
+  // (src/csi/recent-publishes.ts): what depends on the moment or on any field must still be checked.
+  test('a republish equal to the last publish is refused once its token has expired', async () => {
+    const { client } = await start('republish-expiry');
+    const body = await publishBody(dir, 'expiring', 'a', new Date(harness.clock.now() + 10 * 60_000));
+    await client.nodeCall('NodePublishVolume', body);
+    await client.nodeCall('NodePublishVolume', body);
+    harness.clock.advance(10 * 60_000);
+    const error = await callError(client.nodeCall('NodePublishVolume', body));
+    assert.equal(error.grpcCode, status.INVALID_ARGUMENT);
+    assert.equal(error.errorCode, 'CM_TOKEN_EXPIRED');
+  });
+
+  test('a republish that differs from the last publish in one field is checked in full', async () => {
+    const { client } = await start('republish-changed');
+    const body = await publishBody(dir, 'changed', 'a');
+    await client.nodeCall('NodePublishVolume', body);
+    const fetches = harness.provider.fetches;
+    const context = body['volume_context'] as Record<string, string>;
+    const otherPod = await callError(client.nodeCall('NodePublishVolume', { ...body, volume_context: { ...context, 'csi.storage.k8s.io/pod.name': 'billing-1' } }));
+    assert.equal(otherPod.errorCode, 'CM_TOKEN_IDENTITY_MISMATCH');
+    const writable = await callError(client.nodeCall('NodePublishVolume', { ...body, readonly: false }));
+    assert.equal(writable.grpcCode, status.INVALID_ARGUMENT);
+    assert.match(writable.details, /readonly/);
+    const dotted = await callError(client.nodeCall('NodePublishVolume', { ...body, target_path: `${String(body['target_path'])}/.` }));
+    assert.match(dotted.details, /target_path/);
+    // The original request is still accepted, as a fresh republish (no fetch).
+    await client.nodeCall('NodePublishVolume', body);
+    assert.equal(harness.provider.fetches, fetches);
+    assert.equal(await readFile(join(String(body['target_path']), 'secret.txt'), 'utf8'), 'v1');
   });
 
   test('a stale socket left at the path is replaced on start', async () => {

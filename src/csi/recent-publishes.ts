@@ -1,0 +1,77 @@
+import type { PublishRequest } from '../volumes/publish-request.js';
+import type { NodePublishVolumeRequestWire } from './wire-types.js';
+
+/**
+ * The last NodePublishVolume each volume was published with, and what it parsed to.
+ *
+ * Why: kubelet republishes every volume every 60–90 s with the same request — the same target,
+ * attributes and tokens until its cached tokens reach 80 % of their lifetime. Checking the
+ * arguments and parsing the kubelet contract again (normalising the target path, validating pod
+ * names, decoding tokens, splitting parameters) was about half of the driver's own work on a fresh
+ * republish (bench/README.md, session 6). A request equal to the last one, field by field, parses
+ * to the same result: parsing is a pure function of the request and of the moment, and the only
+ * part that depends on the moment is whether a token has expired, which `reuse` checks again.
+ *
+ * Only requests that parsed are kept; anything else is parsed (and rejected) every time. The
+ * comparison covers every field protobufjs decoded, including ones this driver ignores, so a
+ * change anywhere means a full parse. Entries are dropped on unpublish and, oldest first, beyond
+ * `limit` (a node's worth of volumes), so memory is bounded whatever kubelet sends. Tokens held
+ * here are the ones the volume manager holds anyway; nothing here is logged or written.
+ */
+export class RecentPublishes {
+  readonly #byVolume = new Map<string, { readonly request: NodePublishVolumeRequestWire; readonly parsed: PublishRequest }>();
+
+  constructor(private readonly limit = 1024) {}
+
+  /**
+   * What `request` parsed to last time, if it is the same request and every token in it is
+   * still unexpired at `now`; otherwise undefined (parse it, which reports the expiry).
+   */
+  reuse(request: NodePublishVolumeRequestWire, now: Date): PublishRequest | undefined {
+    const known = this.#byVolume.get(request.volume_id);
+    if (known === undefined || !sameWireValue(known.request, request)) return undefined;
+    for (const token of known.parsed.tokens.values()) {
+      if (token.expiresAt.getTime() <= now.getTime()) return undefined;
+    }
+    return known.parsed;
+  }
+
+  remember(request: NodePublishVolumeRequestWire, parsed: PublishRequest): void {
+    this.#byVolume.delete(request.volume_id);
+    if (this.#byVolume.size >= this.limit) this.#byVolume.delete(this.#byVolume.keys().next().value as string);
+    this.#byVolume.set(request.volume_id, { request, parsed });
+  }
+
+  forget(volumeId: string): void {
+    this.#byVolume.delete(volumeId);
+  }
+
+  get size(): number {
+    return this.#byVolume.size;
+  }
+}
+
+/**
+ * Structural equality of two decoded protobuf messages (protobufjs toObject output: plain
+ * objects, arrays, strings, numbers, booleans, null, and Uint8Array for bytes fields).
+ */
+export function sameWireValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameWireValue(a[i], b[i])) return false;
+    return true;
+  }
+  const aRecord = a as Record<string, unknown>;
+  const bRecord = b as Record<string, unknown>;
+  const keys = Object.keys(aRecord);
+  if (keys.length !== Object.keys(bRecord).length) return false;
+  for (const key of keys) {
+    if (!Object.prototype.hasOwnProperty.call(bRecord, key) || !sameWireValue(aRecord[key], bRecord[key])) return false;
+  }
+  return true;
+}

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { RecentPublishes, sameWireValue } from '../../../src/csi/recent-publishes.js';
+import type { NodePublishVolumeRequestWire } from '../../../src/csi/wire-types.js';
+import type { PublishRequest } from '../../../src/volumes/publish-request.js';
+
+function request(volumeId: string, context: Record<string, string> = { a: '1' }): NodePublishVolumeRequestWire {
+  return {
+    volume_id: volumeId,
+    publish_context: {},
+    staging_target_path: '',
+    target_path: `/var/lib/kubelet/pods/p/volumes/kubernetes.io~csi/${volumeId}/mount`,
+    volume_capability: { mount: { fs_type: '', mount_flags: [], volume_mount_group: '' }, access_mode: { mode: 'SINGLE_NODE_WRITER' }, access_type: 'mount' },
+    readonly: true,
+    secrets: {},
+    volume_context: context,
+  };
+}
+
+function parsed(volumeId: string, tokenExpiresAt?: Date): PublishRequest {
+  const tokens = new Map(tokenExpiresAt === undefined ? [] : [['vault', { audience: 'vault', token: 'h.p.s', expiresAt: tokenExpiresAt }]]);
+  return { volumeId, tokens } as unknown as PublishRequest;
+}
+
+describe('sameWireValue', () => {
+  test('equal decoded messages are the same, whatever their key order', () => {
+    const a = request('v1', { a: '1', b: '2' });
+    const b = request('v1', { b: '2', a: '1' });
+    assert.equal(sameWireValue(a, b), true);
+  });
+
+  test('a difference in any field, at any depth, is a difference', () => {
+    const base = request('v1');
+    const variants: NodePublishVolumeRequestWire[] = [
+      { ...base, readonly: false },
+      { ...base, target_path: `${base.target_path}/` },
+      { ...base, volume_context: { a: '2' } },
+      { ...base, volume_context: { a: '1', b: '' } },
+      { ...base, volume_context: {} },
+      { ...base, secrets: { token: 'x' } },
+      { ...base, publish_context: { k: 'v' } },
+      { ...base, staging_target_path: '/staging' },
+      { ...base, volume_capability: { ...base.volume_capability, mount: { fs_type: '', mount_flags: ['ro'], volume_mount_group: '' } } },
+      { ...base, volume_capability: { ...base.volume_capability, mount: { fs_type: '', mount_flags: [], volume_mount_group: '1000' } } },
+      { ...base, volume_capability: { ...base.volume_capability, access_mode: { mode: 'MULTI_NODE_READER_ONLY' } } },
+      { ...base, volume_capability: null },
+    ];
+    for (const variant of variants) {
+      assert.equal(sameWireValue(base, variant), false, JSON.stringify(variant));
+      assert.equal(sameWireValue(variant, base), false, JSON.stringify(variant));
+    }
+  });
+
+  test('bytes fields compare by content; a missing key is not an undefined one', () => {
+    assert.equal(sameWireValue({ b: Buffer.from('ab') }, { b: new Uint8Array([97, 98]) }), true);
+    assert.equal(sameWireValue({ b: Buffer.from('ab') }, { b: Buffer.from('ac') }), false);
+    assert.equal(sameWireValue({ b: Buffer.from('ab') }, { b: 'ab' }), false);
+    assert.equal(sameWireValue({ a: undefined }, { b: undefined }), false);
+    assert.equal(sameWireValue([1, 2], { 0: 1, 1: 2 }), false);
+  });
+});
+
+describe('RecentPublishes', () => {
+  const now = new Date(Date.UTC(2026, 10, 29, 12));
+
+  test('reuses the parse of a request equal to the last one of its volume, and only then', () => {
+    const recent = new RecentPublishes();
+    const first = parsed('v1', new Date(now.getTime() + 60_000));
+    recent.remember(request('v1'), first);
+    assert.equal(recent.reuse(request('v1'), now), first);
+    assert.equal(recent.reuse(request('v1', { a: '2' }), now), undefined);
+    assert.equal(recent.reuse(request('v2'), now), undefined);
+  });
+
+  test('does not reuse a parse whose token has expired by now', () => {
+    const recent = new RecentPublishes();
+    const expiresAt = new Date(now.getTime() + 60_000);
+    recent.remember(request('v1'), parsed('v1', expiresAt));
+    assert.notEqual(recent.reuse(request('v1'), new Date(expiresAt.getTime() - 1)), undefined);
+    assert.equal(recent.reuse(request('v1'), expiresAt), undefined);
+  });
+
+  test('forgets a volume on request, and the oldest volume beyond its limit', () => {
+    const recent = new RecentPublishes(2);
+    recent.remember(request('v1'), parsed('v1'));
+    recent.remember(request('v2'), parsed('v2'));
+    recent.remember(request('v1'), parsed('v1'));
+    recent.remember(request('v3'), parsed('v3'));
+    assert.equal(recent.size, 2);
+    assert.equal(recent.reuse(request('v2'), now), undefined, 'v2 was the least recently remembered');
+    assert.notEqual(recent.reuse(request('v1'), now), undefined);
+    recent.forget('v1');
+    assert.equal(recent.reuse(request('v1'), now), undefined);
+    assert.equal(recent.size, 1);
+  });
+});
