@@ -7,6 +7,7 @@ import type { SimulatedPod } from '../src/cli/kubelet-sim/simulated-pod.js';
 import { writeSampleStore, type SampleStore } from '../src/providers/embedded/sample-store.js';
 import { freePort, unmountAllBelow } from '../test/support/e2e-world.js';
 import { DriverChild } from './driver-child.js';
+import { LeanCsiCaller } from './lean-csi-caller.js';
 import { sampleProcess, type ProcessSample } from './proc-stats.js';
 import { BACKEND_FETCHES, scrapeCounterTotal, scrapeHistogram } from './prometheus.js';
 
@@ -49,6 +50,8 @@ export class BenchNode {
       node.simulatorRef = await KubeletSimulator.start({
         endpoint: `unix://${join(driverDir, 'csi.sock')}`,
         kubeletRoot: join(workdir, 'kubelet'),
+        // Timed through a client that does as little as kubelet's (bench/lean-csi-caller.ts).
+        connect: (endpoint) => LeanCsiCaller.connect(endpoint),
         onEvent: (event) => {
           for (const listener of node.listeners) listener(event);
         },

@@ -52,7 +52,14 @@ export interface FirstPublishResult {
 
 export interface FreshRepublishResult {
   readonly volumes: number;
+  /** Rounds of republishes before the measured ones (not measured). */
+  readonly warmupRounds: number;
+  /** After the warm-up: a driver in service. */
   readonly latency: LatencySummary;
+  /** The first rounds right after the publishes, as many as measured: a driver just started. */
+  readonly latencyFirstRounds: LatencySummary;
+  /** The measured republishes again, through a @grpc/grpc-js client instead of the lean caller (bench/lean-csi-caller.ts). */
+  readonly latencyGrpcJsClient: LatencySummary;
   readonly errors: number;
   /** Backend fetches made during the republishes (must be 0). */
   readonly backendRequests: number;
@@ -75,6 +82,8 @@ export interface BurstResult {
 export interface SteadyStateResult {
   readonly volumes: number;
   readonly intervalMs: number;
+  /** Republishing before the measured window (not measured). */
+  readonly warmupSeconds: number;
   readonly seconds: number;
   readonly republishes: number;
   readonly errors: number;
@@ -82,6 +91,8 @@ export interface SteadyStateResult {
   readonly latency: LatencySummary;
   /** Driver CPU (own + waited-for children) per 1,000 republishes, seconds. */
   readonly cpuSecondsPer1000: number;
+  /** The same over the warm-up, while V8 still compiles the path: a driver just started. */
+  readonly warmupCpuSecondsPer1000: number;
   readonly rssIdleMiB: number;
   readonly rssAfterPublishMiB: number;
   /** VmHWM at the end: the highest RSS over the driver's life (publishes included). */
@@ -126,6 +137,8 @@ export interface ColdStartResult {
 export interface GrpcFloorResult {
   /** One call at a time, as in measurement 2. */
   readonly roundTrip: LatencySummary;
+  /** The same through a @grpc/grpc-js client. */
+  readonly roundTripGrpcJsClient: LatencySummary;
   /** Server CPU per 1,000 calls paced as in measurement 4. */
   readonly cpuSecondsPer1000: number;
   readonly rssMiB: number;

@@ -48,6 +48,7 @@ export function evaluateTargets(r: BenchResults): TargetRow[] {
     { measurement: '1. first publish errors', measured: String(r.firstPublish.errors), target: '0', pass: r.firstPublish.errors === 0, reference: '' },
     { measurement: '2. fresh republish p50', measured: ms(r.freshRepublish.latency.p50), target: `≤ ${TARGETS.republishP50Ms} ms`, pass: atMost(r.freshRepublish.latency.p50, TARGETS.republishP50Ms), reference: `host-path ${ref.republishP50} ms; bare grpc-js round trip ${REFERENCE.grpcUnixRoundTripP50Ms} ms` },
     { measurement: '2. fresh republish p99', measured: ms(r.freshRepublish.latency.p99), target: `≤ ${TARGETS.republishP99Ms} ms`, pass: atMost(r.freshRepublish.latency.p99, TARGETS.republishP99Ms), reference: '' },
+    { measurement: '2. fresh republish p50 / p99 through a @grpc/grpc-js client', measured: `${r.freshRepublish.latencyGrpcJsClient.p50} / ${r.freshRepublish.latencyGrpcJsClient.p99} ms`, target: '—', pass: undefined, reference: 'the same calls; grpc-js\'s client adds its own work' },
     { measurement: '2. backend requests during fresh republishes', measured: String(r.freshRepublish.backendRequests), target: '0', pass: r.freshRepublish.backendRequests === 0 && r.freshRepublish.errors === 0, reference: '' },
     { measurement: `3. burst of ${r.burst.pods}: all done (median of ${r.burst.runs})`, measured: ms(r.burst.wallMsMedian), target: `≤ ${TARGETS.burstWallMs} ms`, pass: atMost(r.burst.wallMsMedian, TARGETS.burstWallMs), reference: `host-path ${ref.burstSeconds} s` },
     { measurement: '3. burst p99 per call', measured: ms(r.burst.latency.p99), target: '—', pass: undefined, reference: '' },
@@ -60,6 +61,7 @@ export function evaluateTargets(r: BenchResults): TargetRow[] {
     { measurement: '5. dynamic leases: requests per volume-hour', measured: String(b.dynamicLeases.perVolumeHour), target: `< naive (${b.dynamicLeases.naivePerVolumeHour})`, pass: fewer(b.dynamicLeases.perVolumeHour, b.dynamicLeases.naivePerVolumeHour) && b.dynamicLeases.errors === 0, reference: 'naive: 60' },
     { measurement: '6. cold start p50 (spawn → Probe ready)', measured: ms(r.coldStart.readyMs.p50), target: `≤ ${TARGETS.coldStartMs} ms`, pass: atMost(r.coldStart.readyMs.p50, TARGETS.coldStartMs), reference: `node -e "" ${r.coldStart.nodeBaselineMs.p50} ms here` },
     { measurement: 'reference: bare grpc-js server, same proto and client: round trip p50 / p99', measured: `${r.grpcFloor.roundTrip.p50} / ${r.grpcFloor.roundTrip.p99} ms`, target: '—', pass: undefined, reference: `issue: ${REFERENCE.grpcUnixRoundTripP50Ms} ms p50` },
+    { measurement: 'reference: bare grpc-js server through a @grpc/grpc-js client: round trip p50 / p99', measured: `${r.grpcFloor.roundTripGrpcJsClient.p50} / ${r.grpcFloor.roundTripGrpcJsClient.p99} ms`, target: '—', pass: undefined, reference: '' },
     { measurement: 'reference: bare grpc-js server: CPU per 1,000 paced calls; RSS', measured: `${r.grpcFloor.cpuSecondsPer1000} s; ${r.grpcFloor.rssMiB} MiB`, target: '—', pass: undefined, reference: `issue: RSS ${REFERENCE.grpcRssMiB} MiB` },
   ];
 }

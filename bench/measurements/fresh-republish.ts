@@ -1,12 +1,15 @@
 import { BenchNode } from '../bench-node.js';
+import { republishThroughGrpcJs } from '../grpc-js-client-pass.js';
 import type { Plan } from '../plan.js';
 import type { FreshRepublishResult } from '../result-types.js';
 import { round, summarize } from '../stats.js';
 
 /**
  * 2. Republish when the content is fresh: `volumes` volumes are published, then each is
- * republished `rounds` times, one call at a time, well before any refresh is due (secrets every
- * 5 min, 10-minute certificates). The backend fetch counter must not move.
+ * republished `warmupRounds` times and `rounds` times more, measured, one call at a time, well
+ * before any refresh is due (secrets every 5 min, 10-minute certificates). The first `rounds`
+ * rounds are reported too: a driver just started, before V8 has optimised the path. The backend fetch counter must not move. Then the same again
+ * through a @grpc/grpc-js client, for comparison (bench/grpc-js-client-pass.ts).
  */
 export async function measureFreshRepublish(plan: Plan['freshRepublish']): Promise<FreshRepublishResult> {
   const node = await BenchNode.start();
@@ -18,19 +21,28 @@ export async function measureFreshRepublish(plan: Plan['freshRepublish']): Promi
     for (const pod of pods) if (!(await node.simulator.publish(pod)).ok) errors += 1;
 
     const fetchesBefore = await node.backendFetches();
-    const handlerBefore = await node.publishHandlerTime();
-    const samples: number[] = [];
-    for (let round = 0; round < plan.rounds; round++) {
-      for (const pod of pods) {
-        const event = await node.simulator.publish(pod);
-        if (event.ok && event.kind === 'republish') samples.push(event.ms);
-        else errors += 1;
+    const republishRounds = async (rounds: number): Promise<number[]> => {
+      const samples: number[] = [];
+      for (let round = 0; round < rounds; round++) {
+        for (const pod of pods) {
+          const event = await node.simulator.publish(pod);
+          if (event.ok && event.kind === 'republish') samples.push(event.ms);
+          else errors += 1;
+        }
       }
-    }
-    const backendRequests = (await node.backendFetches()) - fetchesBefore;
+      return samples;
+    };
+    const warmup = await republishRounds(plan.warmupRounds);
+    const handlerBefore = await node.publishHandlerTime();
+    const samples = await republishRounds(plan.rounds);
     const handler = await node.publishHandlerTime();
     const driverHandlerMeanMs = round(((handler.sum - handlerBefore.sum) * 1000) / Math.max(1, handler.count - handlerBefore.count));
-    return { volumes: plan.volumes, latency: summarize(samples), errors, backendRequests, driverHandlerMeanMs };
+    const throughGrpcJs = await republishThroughGrpcJs(node.simulator, node.driver.endpoint, pods, plan.rounds);
+    errors += throughGrpcJs.errors;
+    // Over both passes: neither may reach the backend.
+    const backendRequests = (await node.backendFetches()) - fetchesBefore;
+    const firstRounds = warmup.slice(0, plan.rounds * plan.volumes);
+    return { volumes: plan.volumes, warmupRounds: plan.warmupRounds, latency: summarize(samples), latencyFirstRounds: summarize(firstRounds.length > 0 ? firstRounds : samples), latencyGrpcJsClient: summarize(throughGrpcJs.samples), errors, backendRequests, driverHandlerMeanMs };
   } finally {
     await node.stop();
   }

@@ -8,6 +8,8 @@ import { DRIVER_NODE_FLAGS } from '../../src/cli/runtime-flags.js';
 import { KubeletSimulator } from '../../src/cli/kubelet-sim/kubelet-simulator.js';
 import type { SimulatedPod } from '../../src/cli/kubelet-sim/simulated-pod.js';
 import { driverNodeFlags } from '../driver-child.js';
+import { republishThroughGrpcJs } from '../grpc-js-client-pass.js';
+import { LeanCsiCaller } from '../lean-csi-caller.js';
 import type { Plan } from '../plan.js';
 import { cpuBetween, mib, sampleProcess } from '../proc-stats.js';
 import type { GrpcFloorResult } from '../result-types.js';
@@ -17,7 +19,7 @@ const SERVER = resolve(fileURLToPath(import.meta.url), '../../grpc-floor-server.
 const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 
 /**
- * Reference, not a target: the same client and the same requests (a volume of 3 secrets and a
+ * Reference, not a target: the same clients and the same requests (a volume of 3 secrets and a
  * certificate, with a pod token) against a bare @grpc/grpc-js server with credmount's proto that
  * answers at once. Its round trip, CPU per 1,000 paced calls and RSS are the floor under
  * measurements 2 and 4 on this machine.
@@ -31,6 +33,7 @@ export async function measureGrpcFloor(plan: Plan['grpcFloor']): Promise<GrpcFlo
   const simulator = await KubeletSimulator.start({
     endpoint: `unix://${socketPath}`,
     kubeletRoot: join(workdir, 'kubelet'),
+    connect: (endpoint) => LeanCsiCaller.connect(endpoint),
     onEvent: () => {
       calls += 1;
     },
@@ -51,18 +54,21 @@ export async function measureGrpcFloor(plan: Plan['grpcFloor']): Promise<GrpcFlo
     }));
     for (const pod of pods) await simulator.publish(pod);
 
+    for (let r = 0; r < plan.warmupRounds; r++) for (const pod of pods) await simulator.publish(pod);
     const roundTrips: number[] = [];
     for (let r = 0; r < plan.rounds; r++) for (const pod of pods) roundTrips.push((await simulator.publish(pod)).ms);
+    const throughGrpcJs = await republishThroughGrpcJs(simulator, `unix://${socketPath}`, pods, plan.rounds);
 
+    for (const pod of pods) simulator.startRepublishing(pod, plan.intervalMs);
+    await sleep(plan.warmupSeconds * 1000);
     const before = await sampleProcess(pid);
     const callsBefore = calls;
-    for (const pod of pods) simulator.startRepublishing(pod, plan.intervalMs);
     await sleep(plan.seconds * 1000);
     for (const pod of pods) simulator.stopRepublishing(pod);
     await sleep(Math.min(200, plan.intervalMs));
     const after = await sampleProcess(pid);
     const paced = calls - callsBefore;
-    return { roundTrip: summarize(roundTrips), cpuSecondsPer1000: round((cpuBetween(before, after) / Math.max(1, paced)) * 1000, 3), rssMiB: mib(after.rssKiB), peakRssMiB: mib(after.hwmKiB) };
+    return { roundTrip: summarize(roundTrips), roundTripGrpcJsClient: summarize(throughGrpcJs.samples), cpuSecondsPer1000: round((cpuBetween(before, after) / Math.max(1, paced)) * 1000, 3), rssMiB: mib(after.rssKiB), peakRssMiB: mib(after.hwmKiB) };
   } finally {
     await simulator.stop().catch(() => undefined);
     child.kill('SIGTERM');

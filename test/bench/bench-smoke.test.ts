@@ -60,6 +60,8 @@ describe('benchmark runner, smoke mode', () => {
     assert.equal(r.firstPublish.fetchesPerPublish, 1);
     // 2. fresh republish: no backend request at all
     sane(r.freshRepublish.latency, 'freshRepublish', 10);
+    sane(r.freshRepublish.latencyGrpcJsClient, 'freshRepublish through grpc-js', 10);
+    sane(r.freshRepublish.latencyFirstRounds, 'freshRepublish first rounds', 10);
     assert.equal(r.freshRepublish.errors, 0);
     assert.equal(r.freshRepublish.backendRequests, 0);
     for (const handler of [r.firstPublish.driverHandlerMeanMs, r.freshRepublish.driverHandlerMeanMs]) assert.ok(handler > 0 && handler < 60_000, `handler mean ${handler}`);
@@ -76,6 +78,7 @@ describe('benchmark runner, smoke mode', () => {
     assert.ok(s.republishes >= s.volumes, `${s.republishes} republishes`);
     sane(s.latency, 'steadyState', s.republishes);
     assert.ok(s.cpuSecondsPer1000 >= 0 && s.cpuSecondsPer1000 < 1_000, `cpu ${s.cpuSecondsPer1000}`);
+    assert.ok(s.warmupCpuSecondsPer1000 > 0 && s.warmupCpuSecondsPer1000 < 1_000, `warm-up cpu ${s.warmupCpuSecondsPer1000}`);
     for (const key of ['rssIdleMiB', 'rssAfterPublishMiB', 'rssPeakMiB', 'rssSteadyMiB', 'rssSettledMiB'] as const) {
       assert.ok(s[key] > 10 && s[key] < 4_096, `${key} = ${s[key]}`);
     }
@@ -92,6 +95,7 @@ describe('benchmark runner, smoke mode', () => {
 
     // reference: bare grpc-js
     sane(r.grpcFloor.roundTrip, 'grpcFloor', 10);
+    sane(r.grpcFloor.roundTripGrpcJsClient, 'grpcFloor through grpc-js', 10);
     assert.ok(r.grpcFloor.cpuSecondsPer1000 >= 0 && r.grpcFloor.rssMiB > 10);
 
     // The report: every measurement's line, the same as printed.

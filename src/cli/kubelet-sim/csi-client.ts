@@ -15,15 +15,30 @@ export class CsiCallError extends Error {
   }
 }
 
+/** The name of a gRPC status code (`INVALID_ARGUMENT` for 3), or the number if it has none. */
+export function grpcCodeName(code: number): string {
+  return CODE_NAMES[code] ?? String(code);
+}
+
 const CODE_NAMES = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED'];
 
 type UnaryMethod = (request: unknown, metadata: Metadata, options: { deadline: Date }, callback: (error: ServiceError | null, response: unknown) => void) => void;
+
+/** What the kubelet simulator needs of a client for a CSI plugin's Identity and Node services. */
+export interface CsiCaller {
+  identityCall<T = Record<string, unknown>>(method: string, request?: object, deadlineMs?: number): Promise<T>;
+  /** Resolves with the decoded response; rejects with a CsiCallError when the plugin answers an error. */
+  nodeCall<T = Record<string, unknown>>(method: string, request?: object, deadlineMs?: number): Promise<T>;
+  /** Wait until the plugin's Probe answers ready (or the deadline passes). */
+  waitUntilReady(timeoutMs?: number): Promise<void>;
+  close(): void;
+}
 
 /**
  * A client for any CSI node plugin's Identity and Node services on a unix socket, as kubelet and
  * the sidecars use them. Every call has kubelet's 2-minute deadline unless told otherwise.
  */
-export class CsiClient {
+export class CsiClient implements CsiCaller {
   private constructor(
     private readonly identity: Client,
     private readonly node: Client,
@@ -44,20 +59,8 @@ export class CsiClient {
     return this.call(this.node, method, request, deadlineMs);
   }
 
-  /** Wait until the plugin's Probe answers ready (or the deadline passes). */
-  async waitUntilReady(timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    while (Date.now() < deadline) {
-      try {
-        const response = await this.identityCall<{ ready?: { value?: boolean } | null }>('Probe', {}, 2_000);
-        if (response.ready?.value !== false) return;
-      } catch (error) {
-        last = error;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`the CSI plugin did not become ready within ${timeoutMs} ms${last instanceof Error ? `: ${last.message}` : ''}`);
+  waitUntilReady(timeoutMs = 30_000): Promise<void> {
+    return waitUntilProbeReady(this, timeoutMs);
   }
 
   close(): void {
@@ -72,11 +75,27 @@ export class CsiClient {
       fn.call(client, request, new Metadata(), { deadline: new Date(Date.now() + deadlineMs) }, (error, response) => {
         if (error !== null) {
           const code = error.metadata?.get('credmount-error-code')[0];
-          reject(new CsiCallError(method, error.code, CODE_NAMES[error.code] ?? String(error.code), error.details, typeof code === 'string' ? code : undefined));
+          reject(new CsiCallError(method, error.code, grpcCodeName(error.code), error.details, typeof code === 'string' ? code : undefined));
         } else {
           resolve(response as T);
         }
       });
     });
   }
+}
+
+/** Ask Probe every 50 ms until the plugin answers ready (an absent `ready` means ready, as in the spec). */
+export async function waitUntilProbeReady(caller: CsiCaller, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const response = await caller.identityCall<{ ready?: { value?: boolean } | null }>('Probe', {}, 2_000);
+      if (response.ready?.value !== false) return;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the CSI plugin did not become ready within ${timeoutMs} ms${last instanceof Error ? `: ${last.message}` : ''}`);
 }

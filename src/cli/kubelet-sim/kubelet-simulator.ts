@@ -1,5 +1,5 @@
 import { startJwksServer, type RunningJwksServer } from './jwks-server.js';
-import { CsiCallError, CsiClient } from './csi-client.js';
+import { CsiCallError, CsiClient, type CsiCaller } from './csi-client.js';
 import { buildNodePublishVolumeRequest, buildNodeUnpublishVolumeRequest, cleanUpAfterUnpublish, prepareTargetParent, type NodePublishVolumeRequest } from './kubelet-request-builder.js';
 import type { SimulatedPod } from './simulated-pod.js';
 import { TokenCache } from './token-cache.js';
@@ -23,6 +23,8 @@ export interface KubeletSimulatorOptions {
   readonly now?: () => Date;
   /** Called after every CSI call, for printing or assertions. */
   readonly onEvent?: (event: SimulatorEvent) => void;
+  /** The client for the plugin's socket; by default @grpc/grpc-js (CsiClient). The benchmarks pass their own. */
+  readonly connect?: (endpoint: string) => CsiCaller;
 }
 
 export interface SimulatorEvent {
@@ -43,7 +45,7 @@ export interface SimulatorEvent {
  * keys, republishes on a timer with jitter, and unpublishes.
  */
 export class KubeletSimulator {
-  readonly client: CsiClient;
+  readonly client: CsiCaller;
   private readonly tokens: TokenCache;
   private readonly published = new Map<string, SimulatedPod>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -53,7 +55,7 @@ export class KubeletSimulator {
     readonly issuer: ServiceAccountTokenIssuer,
     readonly jwks: RunningJwksServer,
   ) {
-    this.client = CsiClient.connect(options.endpoint);
+    this.client = (options.connect ?? CsiClient.connect)(options.endpoint);
     this.tokens = new TokenCache(issuer, options.now === undefined ? {} : { now: options.now });
   }
 
