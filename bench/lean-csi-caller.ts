@@ -87,7 +87,7 @@ export class LeanCsiCaller implements CsiCaller {
         'content-type': 'application/grpc',
         'user-agent': USER_AGENT,
         te: 'trailers',
-        'grpc-timeout': `${deadlineMs}m`,
+        'grpc-timeout': grpcTimeout(deadlineMs),
       });
       const fail = (code: number, details: string, errorCode?: string) => reject(new CsiCallError(method, code, grpcCodeName(code), details, errorCode));
       let status: IncomingHttpHeaders | undefined;
@@ -122,6 +122,12 @@ export class LeanCsiCaller implements CsiCaller {
       stream.end(frame);
     });
   }
+}
+
+/** PROTOCOL-HTTP2 "Timeout": a positive integer of at most 8 digits and a unit (m: milliseconds, S: seconds). */
+function grpcTimeout(deadlineMs: number): string {
+  const ms = Math.max(1, Math.ceil(deadlineMs));
+  return ms <= 99_999_999 ? `${ms}m` : `${Math.min(99_999_999, Math.ceil(ms / 1000))}S`;
 }
 
 function headerValue(value: string | string[] | undefined): string {
