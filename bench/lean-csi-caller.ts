@@ -1,7 +1,7 @@
 import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 import { connect as connectSocket } from 'node:net';
 import type { MethodDefinition } from '@grpc/grpc-js';
-import { CsiCallError, grpcCodeName, waitUntilProbeReady, type CsiCaller } from '../src/cli/kubelet-sim/csi-client.js';
+import { CsiCallError, grpcCodeName, UnaryCsiCaller } from '../src/cli/kubelet-sim/csi-client.js';
 import { loadCsiServices } from '../src/csi/csi-proto.js';
 
 /** As kubelet's client (grpc-go) introduces itself; the driver does not look at it. */
@@ -28,12 +28,13 @@ type Methods = Record<string, MethodDefinition<object, unknown>>;
  * status in the trailers (or in the headers of a trailers-only response), with the message in
  * between.
  */
-export class LeanCsiCaller implements CsiCaller {
+export class LeanCsiCaller extends UnaryCsiCaller {
   private session: ClientHttp2Session | undefined;
   private readonly identity: Methods;
   private readonly node: Methods;
 
   private constructor(private readonly socketPath: string) {
+    super();
     const services = loadCsiServices();
     this.identity = services.Identity.service as unknown as Methods;
     this.node = services.Node.service as unknown as Methods;
@@ -42,18 +43,6 @@ export class LeanCsiCaller implements CsiCaller {
   /** `unix:///path/csi.sock` (or `unix:/path`, or a bare path). */
   static connect(endpoint: string): LeanCsiCaller {
     return new LeanCsiCaller(endpoint.replace(/^unix:(\/\/)?/, ''));
-  }
-
-  identityCall<T = Record<string, unknown>>(method: string, request: object = {}, deadlineMs = 120_000): Promise<T> {
-    return this.call(this.identity, method, request, deadlineMs);
-  }
-
-  nodeCall<T = Record<string, unknown>>(method: string, request: object = {}, deadlineMs = 120_000): Promise<T> {
-    return this.call(this.node, method, request, deadlineMs);
-  }
-
-  waitUntilReady(timeoutMs = 30_000): Promise<void> {
-    return waitUntilProbeReady(this, timeoutMs);
   }
 
   close(): void {
@@ -72,8 +61,8 @@ export class LeanCsiCaller implements CsiCaller {
     return this.session;
   }
 
-  private call<T>(methods: Methods, method: string, request: object, deadlineMs: number): Promise<T> {
-    const definition = methods[method];
+  protected unary<T>(service: 'identity' | 'node', method: string, request: object, deadlineMs: number): Promise<T> {
+    const definition = (service === 'identity' ? this.identity : this.node)[method];
     if (definition === undefined) return Promise.reject(new Error(`no such CSI method ${method}`));
     const message = definition.requestSerialize(request);
     const frame = Buffer.allocUnsafe(5 + message.length);

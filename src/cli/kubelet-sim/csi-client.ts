@@ -34,15 +34,49 @@ export interface CsiCaller {
   close(): void;
 }
 
+/** A CsiCaller over one unary-call primitive: the defaults every client shares (kubelet's 2-minute deadline). */
+export abstract class UnaryCsiCaller implements CsiCaller {
+  identityCall<T = Record<string, unknown>>(method: string, request: object = {}, deadlineMs = 120_000): Promise<T> {
+    return this.unary('identity', method, request, deadlineMs);
+  }
+
+  nodeCall<T = Record<string, unknown>>(method: string, request: object = {}, deadlineMs = 120_000): Promise<T> {
+    return this.unary('node', method, request, deadlineMs);
+  }
+
+  /** Ask Probe every 50 ms until the plugin answers ready (an absent `ready` means ready, as in the spec). */
+  async waitUntilReady(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    while (Date.now() < deadline) {
+      try {
+        const response = await this.identityCall<{ ready?: { value?: boolean } | null }>('Probe', {}, 2_000);
+        if (response.ready?.value !== false) return;
+      } catch (error) {
+        last = error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`the CSI plugin did not become ready within ${timeoutMs} ms${last instanceof Error ? `: ${last.message}` : ''}`);
+  }
+
+  abstract close(): void;
+
+  /** One unary call; rejects with a CsiCallError when the plugin answers an error. */
+  protected abstract unary<T>(service: 'identity' | 'node', method: string, request: object, deadlineMs: number): Promise<T>;
+}
+
 /**
  * A client for any CSI node plugin's Identity and Node services on a unix socket, as kubelet and
  * the sidecars use them. Every call has kubelet's 2-minute deadline unless told otherwise.
  */
-export class CsiClient implements CsiCaller {
+export class CsiClient extends UnaryCsiCaller {
   private constructor(
     private readonly identity: Client,
     private readonly node: Client,
-  ) {}
+  ) {
+    super();
+  }
 
   static connect(endpoint: string): CsiClient {
     const services = loadCsiServices();
@@ -51,24 +85,13 @@ export class CsiClient implements CsiCaller {
     return new CsiClient(new services.Identity(target, credentials.createInsecure(), options), new services.Node(target, credentials.createInsecure(), options));
   }
 
-  identityCall<T = Record<string, unknown>>(method: string, request: object = {}, deadlineMs = 120_000): Promise<T> {
-    return this.call(this.identity, method, request, deadlineMs);
-  }
-
-  nodeCall<T = Record<string, unknown>>(method: string, request: object = {}, deadlineMs = 120_000): Promise<T> {
-    return this.call(this.node, method, request, deadlineMs);
-  }
-
-  waitUntilReady(timeoutMs = 30_000): Promise<void> {
-    return waitUntilProbeReady(this, timeoutMs);
-  }
-
   close(): void {
     this.identity.close();
     this.node.close();
   }
 
-  private call<T>(client: Client, method: string, request: object, deadlineMs: number): Promise<T> {
+  protected unary<T>(service: 'identity' | 'node', method: string, request: object, deadlineMs: number): Promise<T> {
+    const client = service === 'identity' ? this.identity : this.node;
     const fn = (client as unknown as Record<string, UnaryMethod>)[method];
     if (fn === undefined) return Promise.reject(new Error(`no such CSI method ${method}`));
     return new Promise<T>((resolve, reject) => {
@@ -84,18 +107,3 @@ export class CsiClient implements CsiCaller {
   }
 }
 
-/** Ask Probe every 50 ms until the plugin answers ready (an absent `ready` means ready, as in the spec). */
-export async function waitUntilProbeReady(caller: CsiCaller, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const response = await caller.identityCall<{ ready?: { value?: boolean } | null }>('Probe', {}, 2_000);
-      if (response.ready?.value !== false) return;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`the CSI plugin did not become ready within ${timeoutMs} ms${last instanceof Error ? `: ${last.message}` : ''}`);
-}
