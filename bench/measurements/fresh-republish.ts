@@ -8,8 +8,9 @@ import { round, summarize } from '../stats.js';
  * 2. Republish when the content is fresh: `volumes` volumes are published, then each is
  * republished `warmupRounds` times and `rounds` times more, measured, one call at a time, well
  * before any refresh is due (secrets every 5 min, 10-minute certificates). The first `rounds`
- * rounds are reported too: a driver just started, before V8 has optimised the path. The backend fetch counter must not move. Then the same again
- * through a @grpc/grpc-js client, for comparison (bench/grpc-js-client-pass.ts).
+ * rounds are reported too: a driver just started, before V8 has optimised the path. Then the
+ * measured rounds again through a @grpc/grpc-js client, for comparison
+ * (bench/grpc-js-client-pass.ts). The backend fetch counter must not move in any of them.
  */
 export async function measureFreshRepublish(plan: Plan['freshRepublish']): Promise<FreshRepublishResult> {
   const node = await BenchNode.start();

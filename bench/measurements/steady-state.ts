@@ -9,8 +9,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * 4. Steady state: a full node's `volumes` volumes (3 secrets + 1 certificate each) republished
  * by the simulator's kubelet loop every `intervalMs` ± 12.5 % instead of every ~60 s, measured
- * for `seconds` after `warmupSeconds` of the same. Driver CPU comes from /proc/<pid>/stat (own + waited-for children), memory from
- * /proc/<pid>/status; the CPU sample is taken before /metrics is scraped, which costs CPU too.
+ * for `seconds` after `warmupSeconds` of the same. Driver CPU comes from /proc/<pid>/stat (own +
+ * waited-for children), memory from /proc/<pid>/status; the CPU sample is taken before /metrics
+ * is scraped, which costs CPU too.
  */
 export async function measureSteadyState(plan: Plan['steadyState']): Promise<SteadyStateResult> {
   const node = await BenchNode.start();
