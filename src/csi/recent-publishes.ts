@@ -15,13 +15,18 @@ import type { NodePublishVolumeRequestWire } from './wire-types.js';
  * Only requests that parsed are kept; anything else is parsed (and rejected) every time. The
  * comparison covers every field protobufjs decoded, including ones this driver ignores, so a
  * change anywhere means a full parse. Entries are dropped on unpublish and, oldest first, beyond
- * `limit` (a node's worth of volumes), so memory is bounded whatever kubelet sends. Tokens held
- * here are the ones the volume manager holds anyway; nothing here is logged or written.
+ * `limit` (a node's worth of volumes); a request whose maps hold more than `maxBytes` of text is
+ * not kept at all (it is parsed every time), so memory stays bounded whatever pods put in their
+ * volume attributes. Tokens held here are the ones the volume manager holds anyway; nothing here
+ * is logged or written.
  */
 export class RecentPublishes {
   readonly #byVolume = new Map<string, { readonly request: NodePublishVolumeRequestWire; readonly parsed: PublishRequest }>();
 
-  constructor(private readonly limit = 1024) {}
+  constructor(
+    private readonly limit = 1024,
+    private readonly maxBytes = 64 * 1024,
+  ) {}
 
   /**
    * What `request` parsed to last time, if it is the same request and every token in it is
@@ -38,6 +43,7 @@ export class RecentPublishes {
 
   remember(request: NodePublishVolumeRequestWire, parsed: PublishRequest): void {
     this.#byVolume.delete(request.volume_id);
+    if (textLength(request.volume_context) + textLength(request.secrets) + textLength(request.publish_context) > this.maxBytes) return;
     if (this.#byVolume.size >= this.limit) this.#byVolume.delete(this.#byVolume.keys().next().value as string);
     this.#byVolume.set(request.volume_id, { request, parsed });
   }
@@ -49,6 +55,13 @@ export class RecentPublishes {
   get size(): number {
     return this.#byVolume.size;
   }
+}
+
+/** UTF-16 code units in a string map's keys and values (a bound, not an exact byte count). */
+function textLength(map: Record<string, string> | undefined): number {
+  let length = 0;
+  for (const [key, value] of Object.entries(map ?? {})) length += key.length + value.length;
+  return length;
 }
 
 /**

@@ -80,6 +80,18 @@ describe('RecentPublishes', () => {
     assert.equal(recent.reuse(request('v1'), expiresAt), undefined);
   });
 
+  test('does not keep a request whose attributes exceed its size bound, and forgets the one before', () => {
+    const recent = new RecentPublishes(16, 1_000);
+    recent.remember(request('v1'), parsed('v1'));
+    const large = request('v1', { objects: 'x'.repeat(1_001) });
+    recent.remember(large, parsed('v1'));
+    assert.equal(recent.size, 0);
+    assert.equal(recent.reuse(large, now), undefined);
+    assert.equal(recent.reuse(request('v1'), now), undefined, 'the earlier request of the volume is not reused after another was seen');
+    recent.remember(request('v2', { objects: 'x'.repeat(900) }), parsed('v2'));
+    assert.equal(recent.size, 1);
+  });
+
   test('forgets a volume on request, and the oldest volume beyond its limit', () => {
     const recent = new RecentPublishes(2);
     recent.remember(request('v1'), parsed('v1'));
