@@ -66,7 +66,10 @@ function textLength(map: Record<string, string> | undefined): number {
 
 /**
  * Structural equality of two decoded protobuf messages (protobufjs toObject output: plain
- * objects, arrays, strings, numbers, booleans, null, and Uint8Array for bytes fields).
+ * objects, arrays, strings, numbers, booleans, null, and Uint8Array for bytes fields). Not
+ * node:util's isDeepStrictEqual, which answers the same for decoded messages but took ~7 µs per
+ * kubelet request against ~2 µs here (it also checks prototypes, symbols and cycles), and this
+ * runs on every republish.
  */
 export function sameWireValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;

@@ -3,7 +3,7 @@
  *
  * Why not pino's wildcard redact paths (`*.token`, `*.*.token`)? pino runs every key of every line
  * through them — @pinojs/redact 0.4.0 re-parses each path for each value — and the first-publish
- * benchmark measured them at ~0.14 ms of CPU and ~130 KB of garbage per line: more than half of
+ * benchmark measured them at ~90 µs of CPU and ~130 KB of garbage per line: more than half of
  * everything the driver allocated (bench/README.md, session 5). This walk costs microseconds,
  * allocates only where it censors, and reaches any depth instead of two levels. pino's redact
  * paths stay for the top-level keys (logger.ts), where pino censors without a walk.

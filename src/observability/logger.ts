@@ -36,7 +36,7 @@ export const SENSITIVE_LOG_KEYS: ReadonlySet<string> = new Set([
  * pino's redact paths: the sensitive keys at the top level of a line, plus the two-level paths
  * where they usually sit. Deeper keys are censored by `censorSensitiveKeys` (log-censor.ts) in
  * pino's `log` and `bindings` formatters. No path starts with a wildcard: pino runs every key of
- * every line through such paths, at ~0.14 ms and ~130 KB of garbage a line (bench/README.md).
+ * every line through such paths, at ~90 µs and ~130 KB of garbage a line (bench/README.md).
  */
 export const REDACT_PATHS: readonly string[] = [
   ...[...SENSITIVE_LOG_KEYS].map((key) => (/^[A-Za-z_$][\w$]*$/.test(key) ? key : `[${JSON.stringify(key)}]`)),

@@ -696,6 +696,8 @@ function parseFor(provider: Provider, request: PublishRequest, parameters: Reado
 
 /** Whether two attribute maps hold the same entries (order aside). */
 function sameEntries(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  // The same object when the node service reused the last parse (csi/recent-publishes.ts).
+  if (a === b) return true;
   const keys = Object.keys(a);
   if (keys.length !== Object.keys(b).length) return false;
   return keys.every((key) => Object.prototype.hasOwnProperty.call(b, key) && a[key] === b[key]);

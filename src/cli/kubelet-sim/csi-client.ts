@@ -106,4 +106,3 @@ export class CsiClient extends UnaryCsiCaller {
     });
   }
 }
-
