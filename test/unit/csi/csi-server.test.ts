@@ -185,9 +185,14 @@ describe('CsiServer', () => {
     await client.nodeCall('NodePublishVolume', body);
     await client.nodeCall('NodePublishVolume', body);
     harness.clock.advance(10 * 60_000);
+    const fetches = harness.provider.fetches;
     const error = await callError(client.nodeCall('NodePublishVolume', body));
     assert.equal(error.grpcCode, status.INVALID_ARGUMENT);
     assert.equal(error.errorCode, 'CM_TOKEN_EXPIRED');
+    assert.match(error.details, new RegExp(`audience "${AUDIENCE}" expired at`));
+    // Refused before anything was fetched or written: the mounted content is as it was.
+    assert.equal(harness.provider.fetches, fetches);
+    assert.equal(await readFile(join(String(body['target_path']), 'secret.txt'), 'utf8'), 'v1');
   });
 
   test('a republish that differs from the last publish in one field is checked in full', async () => {
@@ -197,11 +202,14 @@ describe('CsiServer', () => {
     const fetches = harness.provider.fetches;
     const context = body['volume_context'] as Record<string, string>;
     const otherPod = await callError(client.nodeCall('NodePublishVolume', { ...body, volume_context: { ...context, 'csi.storage.k8s.io/pod.name': 'billing-1' } }));
+    assert.equal(otherPod.grpcCode, status.INVALID_ARGUMENT);
     assert.equal(otherPod.errorCode, 'CM_TOKEN_IDENTITY_MISMATCH');
+    assert.match(otherPod.details, /kubernetes\.io\.pod\.name/);
     const writable = await callError(client.nodeCall('NodePublishVolume', { ...body, readonly: false }));
     assert.equal(writable.grpcCode, status.INVALID_ARGUMENT);
     assert.match(writable.details, /readonly/);
     const dotted = await callError(client.nodeCall('NodePublishVolume', { ...body, target_path: `${String(body['target_path'])}/.` }));
+    assert.equal(dotted.grpcCode, status.INVALID_ARGUMENT);
     assert.match(dotted.details, /target_path/);
     // The original request is still accepted, as a fresh republish (no fetch).
     await client.nodeCall('NodePublishVolume', body);
