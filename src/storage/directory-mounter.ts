@@ -5,7 +5,7 @@ import { Errors } from '../errors/catalogue.js';
 import { errorCode } from './error-code.js';
 import type { Mounter, MountOptions, UnmountOptions } from './storage.js';
 import { entryKind } from './entry-kind.js';
-import { requireParent } from './target-parent.js';
+import { createTarget } from './target-parent.js';
 
 /**
  * A plain directory in place of a tmpfs, for running without root (the demo, developer
@@ -19,18 +19,11 @@ export class DirectoryMounter implements Mounter {
 
   async mount(target: string, options: MountOptions): Promise<void> {
     if (!isAbsolute(target)) throw Errors.mountFailed(target, 'the target path must be absolute');
-    await requireParent(target);
     // Same modes as the tmpfs root: 0750 with an fsGroup, 0755 without.
     const mode = options.gid === undefined ? 0o755 : 0o750;
-    let created = false;
-    try {
-      await fs.mkdir(target, { mode });
-      created = true;
-    } catch (error) {
-      if (errorCode(error) !== 'EEXIST') throw Errors.mountFailed(target, `creating the directory failed: ${describeError(error)}`);
-      // Idempotent: a republish finds the directory (and the content in it) already there.
-      if (!(await fs.lstat(target)).isDirectory()) throw Errors.mountFailed(target, 'it exists and is not a directory');
-    }
+    const created = createTarget(target, mode) === 'created';
+    // Idempotent: a republish finds the directory (and the content in it) already there.
+    if (!created && !(await fs.lstat(target)).isDirectory()) throw Errors.mountFailed(target, 'it exists and is not a directory');
     try {
       if (options.gid !== undefined) await fs.chown(target, -1, options.gid);
       await fs.chmod(target, mode);

@@ -8,7 +8,7 @@ import { LinuxMountSyscalls, loadLibc, type LibcLoadResult } from './linux-mount
 import { CommandFailedError, runCommand, type CommandRunner } from './mount-command.js';
 import { MOUNT_INFO_PATH, mountsBelow, readMountInfo, readTopMountAt } from './mount-info.js';
 import type { Mounter, MountOptions, UnmountOptions } from './storage.js';
-import { requireParent } from './target-parent.js';
+import { createTarget } from './target-parent.js';
 
 /**
  * Every file system call here is synchronous: each is a metadata operation on kubelet's directory
@@ -96,20 +96,14 @@ export class TmpfsMounter implements Mounter {
   async mount(target: string, options: MountOptions): Promise<void> {
     // Validated before anything touches the disk (the same checks for both mechanisms).
     tmpfsData(target, options);
-    await requireParent(target);
-    // Idempotent early return: a republish, or a retry after a timeout, finds the tmpfs already
-    // there. Mounting again would stack a second, empty tmpfs over the pod's content. The
-    // existing mount's size/gid are not compared: `volumes/` refuses a republish that changes them.
-    if (await this.isMounted(target)) return;
-
-    let created = false;
-    try {
-      // Only the target itself (never recursive): kubelet creates the parent, and creating it
-      // here would hide a wrong path.
-      fs.mkdirSync(target, { mode: 0o750 });
-      created = true;
-    } catch (error) {
-      if (errorCode(error) !== 'EEXIST') throw Errors.mountFailed(target, `creating the directory failed: ${describeError(error)}`);
+    // Only the target itself (never recursive): kubelet creates the parent, and creating it here
+    // would hide a wrong path. A target just created cannot have anything mounted on it.
+    const created = createTarget(target, 0o750) === 'created';
+    if (!created) {
+      // Idempotent early return: a republish, or a retry after a timeout, finds the tmpfs already
+      // there. Mounting again would stack a second, empty tmpfs over the pod's content. The
+      // existing mount's size/gid are not compared: `volumes/` refuses a republish that changes them.
+      if (await this.isMounted(target)) return;
       // An existing, unmounted directory (a driver restart between mkdir and mount, or an old
       // kubelet that kept it) is reused.
       const stats = fs.lstatSync(target);

@@ -249,6 +249,28 @@ for (const mechanism of ['syscall', 'mount(8)'] as const) {
       assert.equal((await mountsUnder(base)).length, before);
     });
 
+    void it('refuses a parent that is not a directory: clear error, nothing mounted', async () => {
+      const file = join(base, `file-parent-${++n}`);
+      await fs.writeFile(file, 'x');
+      const before = (await mountsUnder(base)).length;
+      await assertRejectsWithCode(() => mounter.mount(join(file, 'mount'), { sizeBytes: MIB }), Errors.mountFailed.code, 'INTERNAL');
+      await assert.rejects(() => mounter.mount(join(file, 'mount'), { sizeBytes: MIB }), /the parent .*file-parent-\d+ is not a directory/);
+      assert.equal(await fs.readFile(file, 'utf8'), 'x');
+      assert.equal((await mountsUnder(base)).length, before);
+    });
+
+    void it('mounts a target it creates without reading the mount table; an existing one is checked against it', async () => {
+      // A table that cannot be read: any look at it fails the mount.
+      const blind = new TmpfsMounter({ mechanism, mountInfoPath: join(base, 'no-such-mountinfo') });
+      const fresh = await newTarget();
+      await blind.mount(fresh, { sizeBytes: MIB });
+      assert.equal(await mounter.isMounted(fresh), true);
+      // Already there: only the table can tell whether it is mounted, so now it is read.
+      await assert.rejects(() => blind.mount(fresh, { sizeBytes: MIB }), { code: 'ENOENT' });
+      await mounter.unmount(fresh);
+      assert.equal(await mounter.isMounted(fresh), false);
+    });
+
     void it('a failed mount removes the directory it created, and keeps one it did not create', async () => {
       const broken = new TmpfsMounter(failing[mechanism]);
 
