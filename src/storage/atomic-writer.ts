@@ -140,15 +140,17 @@ export class AtomicDirectoryWriter implements AtomicWriter {
 
       // 3. Remove crash leftovers (orphan generations, a stale `..data_tmp`) first: the tmpfs is
       //    sized for two generations, so space for the new one must not be held by dead ones.
-      await removeOrphans(dir, currentGeneration);
+      //    What remains is what steps 4 and 7 find at the top level (the caller's lock keeps
+      //    anyone else from writing here meanwhile).
+      const present = await removeOrphans(dir, currentGeneration);
 
       // 4. Idempotent early return: the same paths, bytes, modes and group are already
       //    published. Republish calls land here every minute; they must not churn the tmpfs.
       //    The user-visible links are still reconciled, in case a crash hit between the
       //    `..data` rename and their creation on an earlier call.
       if (currentGeneration !== undefined && (await generationMatches(join(dir, currentGeneration), payload, options.gid))) {
-        await linkUserVisibleNames(dir, topLevelNames);
-        await removeStaleUserVisibleNames(dir, topLevelNames);
+        await linkUserVisibleNames(dir, topLevelNames, present);
+        await removeLeftovers(dir, topLevelNames, currentGeneration);
         return;
       }
 
@@ -167,14 +169,13 @@ export class AtomicDirectoryWriter implements AtomicWriter {
       }
 
       // 7. Create the user-visible symlinks for top-level names that are new in this generation.
-      await linkUserVisibleNames(dir, topLevelNames);
-      // 8. Remove user-visible names the new generation no longer has.
-      await removeStaleUserVisibleNames(dir, topLevelNames);
-      // 9. Remove anything else `..`-prefixed that is not current, except the previous
-      //    generation: a reader on another thread may have resolved `..data` (or a user-visible
-      //    link) to it just before the swap and not yet opened its file. It is removed after a
-      //    grace period, or by the next write's step 3, whichever comes first.
-      await removeOrphans(dir, newGeneration, currentGeneration);
+      await linkUserVisibleNames(dir, topLevelNames, present);
+      // 8. Remove user-visible names the new generation no longer has, and 9. anything else
+      //    `..`-prefixed that is not current, except the previous generation: a reader on another
+      //    thread may have resolved `..data` (or a user-visible link) to it just before the swap
+      //    and not yet opened its file. It is removed after a grace period, or by the next
+      //    write's step 3, whichever comes first.
+      await removeLeftovers(dir, topLevelNames, newGeneration, currentGeneration);
       if (currentGeneration !== undefined) this.#retire(dir, currentGeneration);
     } catch (error) {
       if (isCredmountError(error)) throw error;
@@ -353,11 +354,17 @@ async function swapDataLink(dir: string, generation: string): Promise<void> {
   await fs.rename(tmpLink, dataLink);
 }
 
-/** Steps 4 and 7: `<name> -> ..data/<name>` for every top-level entry, repaired if wrong. */
-async function linkUserVisibleNames(dir: string, names: ReadonlySet<string>): Promise<void> {
+/**
+ * Steps 4 and 7: `<name> -> ..data/<name>` for every top-level entry, repaired if wrong. `present`
+ * is step 3's listing of the directory: a name it lacks is created without looking first (a new
+ * volume's every name: one symlink(2) each instead of a failed lstat and a symlink); should it
+ * exist after all, it is looked at and repaired like any other.
+ */
+async function linkUserVisibleNames(dir: string, names: ReadonlySet<string>, present: ReadonlySet<string>): Promise<void> {
   for (const name of names) {
     const linkPath = join(dir, name);
     const target = `${DATA_LINK_NAME}/${name}`;
+    if (!present.has(name) && (await symlinkIfAbsent(target, linkPath))) continue;
     const existing = await fs.lstatIfExists(linkPath);
     if (existing?.isSymbolicLink() === true) {
       if ((await fs.readlink(linkPath)) === target) continue;
@@ -372,27 +379,46 @@ async function linkUserVisibleNames(dir: string, names: ReadonlySet<string>): Pr
   }
 }
 
-/** Steps 4 and 8: remove top-level entries (not `..`-prefixed) the current payload lacks. */
-async function removeStaleUserVisibleNames(dir: string, keep: ReadonlySet<string>): Promise<void> {
-  for (const name of await fs.readdir(dir)) {
-    if (name.startsWith('..') || keep.has(name)) continue;
-    // fs.rm does not follow symlinks: this removes the link, never the content it names.
-    await fs.rm(join(dir, name), { recursive: true, force: true });
+/** symlink(2) that answers `false` when the name is taken instead of throwing. */
+async function symlinkIfAbsent(target: string, path: string): Promise<boolean> {
+  try {
+    await fs.symlink(target, path);
+    return true;
+  } catch (error) {
+    if (errorCode(error) === 'EEXIST') return false;
+    throw error;
   }
 }
 
 /**
- * Steps 3 and 9: every `..`-prefixed entry other than `..data`, the current generation (and in
- * step 9 the one just retired, which has its grace) is ours and dead: a previous generation,
- * generations orphaned by a crash, a stale `..data_tmp`. Step 3 spares nothing but the current
- * one: the tmpfs is sized for two generations, so a write within the grace of the last one
- * removes the retired generation early rather than run out of space.
+ * Step 3: every `..`-prefixed entry other than `..data` and the current generation is ours and
+ * dead — a previous generation, generations orphaned by a crash, a stale `..data_tmp` — and is
+ * removed (the tmpfs is sized for two generations: a write within the grace of the last one
+ * removes the retired generation early rather than run out of space). Returns the names left.
  */
-async function removeOrphans(dir: string, currentGeneration: string | undefined, retiring?: string): Promise<void> {
+async function removeOrphans(dir: string, currentGeneration: string | undefined): Promise<Set<string>> {
+  const present = new Set<string>();
   for (const name of await fs.readdir(dir)) {
-    if (!name.startsWith('..') || name === DATA_LINK_NAME || name === currentGeneration || name === retiring) continue;
-    await fs.rm(join(dir, name), { recursive: true, force: true });
+    if (isOrphan(name, currentGeneration, undefined)) await fs.rm(join(dir, name), { recursive: true, force: true });
+    else present.add(name);
   }
+  return present;
+}
+
+/**
+ * Steps 4, 8 and 9, from one listing: top-level entries (not `..`-prefixed) the payload lacks,
+ * and `..`-prefixed ones as in step 3 except `retiring`, the generation just replaced, which has
+ * its grace. fs.rm does not follow symlinks: a link is removed, never the content it names.
+ */
+async function removeLeftovers(dir: string, keep: ReadonlySet<string>, currentGeneration: string, retiring?: string): Promise<void> {
+  for (const name of await fs.readdir(dir)) {
+    const dead = name.startsWith('..') ? isOrphan(name, currentGeneration, retiring) : !keep.has(name);
+    if (dead) await fs.rm(join(dir, name), { recursive: true, force: true });
+  }
+}
+
+function isOrphan(name: string, currentGeneration: string | undefined, retiring: string | undefined): boolean {
+  return name.startsWith('..') && name !== DATA_LINK_NAME && name !== currentGeneration && name !== retiring;
 }
 
 /** kubelet's generation name format, `2006_01_02_15_04_05`, in UTC. */
