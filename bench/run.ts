@@ -3,7 +3,7 @@
  * The benchmark runner (issue 7): the real driver process, driven over its unix socket by the
  * kubelet simulator, on real tmpfs mounts (as root).
  *
- *   npm run bench                    full run: bench/results/<date>.json and the table in bench/README.md
+ *   npm run bench                    full run: bench/results/<date>.json (<date>-2.json, … for a day's later runs) and the table in bench/README.md
  *   node dist/bench/run.js --smoke --out DIR   every measurement with tiny counts; writes only to DIR
  *   --out DIR                        write <date>.json and report.md to DIR instead of the repository
  *   --repo DIR                       the repository whose bench/ is written (default: where this build lives)
@@ -32,6 +32,7 @@ import { renderReport, updateReadme } from './report.js';
 import type { BenchResults } from './result-types.js';
 import { BenchNode } from './bench-node.js';
 import { runCompare } from './compare.js';
+import { freeResultName } from './result-name.js';
 
 async function step<T>(name: string, work: () => Promise<T>): Promise<T> {
   const started = performance.now();
@@ -128,16 +129,19 @@ async function main(): Promise<number> {
     grpcFloor,
   };
 
-  const jsonName = `${date}.json`;
   const json = `${JSON.stringify(results, null, 2)}\n`;
+  let jsonName = `${date}.json`;
   if (values.out !== undefined) {
     const out = resolve(values.out);
     await mkdir(out, { recursive: true });
+    jsonName = freeResultName(out, date);
     await writeFile(join(out, jsonName), json);
     await writeFile(join(out, 'report.md'), renderReport(results, jsonName));
   } else if (!values.smoke) {
-    await mkdir(join(repo, 'bench', 'results'), { recursive: true });
-    await writeFile(join(repo, 'bench', 'results', jsonName), json);
+    const resultsDir = join(repo, 'bench', 'results');
+    await mkdir(resultsDir, { recursive: true });
+    jsonName = freeResultName(resultsDir, date);
+    await writeFile(join(resultsDir, jsonName), json);
     await updateReadme(join(repo, 'bench', 'README.md'), renderReport(results, `results/${jsonName}`));
   }
   console.log(renderReport(results, jsonName));
