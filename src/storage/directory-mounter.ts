@@ -5,7 +5,7 @@ import { Errors } from '../errors/catalogue.js';
 import { errorCode } from './error-code.js';
 import type { Mounter, MountOptions, UnmountOptions } from './storage.js';
 import { entryKind } from './entry-kind.js';
-import { createTarget } from './target-parent.js';
+import { createTarget } from './create-target.js';
 
 /**
  * A plain directory in place of a tmpfs, for running without root (the demo, developer

@@ -8,7 +8,7 @@ import { LinuxMountSyscalls, loadLibc, type LibcLoadResult } from './linux-mount
 import { CommandFailedError, runCommand, type CommandRunner } from './mount-command.js';
 import { MOUNT_INFO_PATH, mountsBelow, readMountInfo, readTopMountAt } from './mount-info.js';
 import type { Mounter, MountOptions, UnmountOptions } from './storage.js';
-import { createTarget } from './target-parent.js';
+import { createTarget } from './create-target.js';
 
 /**
  * Every file system call here is synchronous: each is a metadata operation on kubelet's directory
