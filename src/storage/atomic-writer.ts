@@ -140,8 +140,8 @@ export class AtomicDirectoryWriter implements AtomicWriter {
 
       // 3. Remove crash leftovers (orphan generations, a stale `..data_tmp`) first: the tmpfs is
       //    sized for two generations, so space for the new one must not be held by dead ones.
-      //    What remains is what steps 4 and 7 find at the top level (the caller's lock keeps
-      //    anyone else from writing here meanwhile).
+      //    What remains is the top level that steps 4, 7 and 8 work from: the caller's lock keeps
+      //    anyone else from writing here meanwhile, and this call adds only `..` entries.
       const present = await removeOrphans(dir, currentGeneration);
 
       // 4. Idempotent early return: the same paths, bytes, modes and group are already
@@ -150,7 +150,7 @@ export class AtomicDirectoryWriter implements AtomicWriter {
       //    `..data` rename and their creation on an earlier call.
       if (currentGeneration !== undefined && (await generationMatches(join(dir, currentGeneration), payload, options.gid))) {
         await linkUserVisibleNames(dir, topLevelNames, present);
-        await removeLeftovers(dir, topLevelNames, currentGeneration);
+        await removeStaleUserVisibleNames(dir, present, topLevelNames);
         return;
       }
 
@@ -170,12 +170,13 @@ export class AtomicDirectoryWriter implements AtomicWriter {
 
       // 7. Create the user-visible symlinks for top-level names that are new in this generation.
       await linkUserVisibleNames(dir, topLevelNames, present);
-      // 8. Remove user-visible names the new generation no longer has, and 9. anything else
-      //    `..`-prefixed that is not current, except the previous generation: a reader on another
-      //    thread may have resolved `..data` (or a user-visible link) to it just before the swap
-      //    and not yet opened its file. It is removed after a grace period, or by the next
-      //    write's step 3, whichever comes first.
-      await removeLeftovers(dir, topLevelNames, newGeneration, currentGeneration);
+      // 8. Remove user-visible names the new generation no longer has.
+      await removeStaleUserVisibleNames(dir, present, topLevelNames);
+      // 9. Retire the previous generation — the only `..` entry left besides `..data` and the new
+      //    one, since step 3 removed the rest. Not at once: a reader on another thread may have
+      //    resolved `..data` (or a user-visible link) to it just before the swap and not yet
+      //    opened its file. It is removed after a grace period, or by the next write's step 3,
+      //    whichever comes first.
       if (currentGeneration !== undefined) this.#retire(dir, currentGeneration);
     } catch (error) {
       if (isCredmountError(error)) throw error;
@@ -399,26 +400,21 @@ async function symlinkIfAbsent(target: string, path: string): Promise<boolean> {
 async function removeOrphans(dir: string, currentGeneration: string | undefined): Promise<Set<string>> {
   const present = new Set<string>();
   for (const name of await fs.readdir(dir)) {
-    if (isOrphan(name, currentGeneration, undefined)) await fs.rm(join(dir, name), { recursive: true, force: true });
+    const orphan = name.startsWith('..') && name !== DATA_LINK_NAME && name !== currentGeneration;
+    if (orphan) await fs.rm(join(dir, name), { recursive: true, force: true });
     else present.add(name);
   }
   return present;
 }
 
 /**
- * Steps 4, 8 and 9, from one listing: top-level entries (not `..`-prefixed) the payload lacks,
- * and `..`-prefixed ones as in step 3 except `retiring`, the generation just replaced, which has
- * its grace. fs.rm does not follow symlinks: a link is removed, never the content it names.
+ * Steps 4 and 8: top-level entries (not `..`-prefixed) of step 3's listing that the payload lacks.
+ * fs.rm does not follow symlinks: a link is removed, never the content it names.
  */
-async function removeLeftovers(dir: string, keep: ReadonlySet<string>, currentGeneration: string, retiring?: string): Promise<void> {
-  for (const name of await fs.readdir(dir)) {
-    const dead = name.startsWith('..') ? isOrphan(name, currentGeneration, retiring) : !keep.has(name);
-    if (dead) await fs.rm(join(dir, name), { recursive: true, force: true });
+async function removeStaleUserVisibleNames(dir: string, present: ReadonlySet<string>, keep: ReadonlySet<string>): Promise<void> {
+  for (const name of present) {
+    if (!name.startsWith('..') && !keep.has(name)) await fs.rm(join(dir, name), { recursive: true, force: true });
   }
-}
-
-function isOrphan(name: string, currentGeneration: string | undefined, retiring: string | undefined): boolean {
-  return name.startsWith('..') && name !== DATA_LINK_NAME && name !== currentGeneration && name !== retiring;
 }
 
 /** kubelet's generation name format, `2006_01_02_15_04_05`, in UTC. */
