@@ -3,7 +3,9 @@ import { unlink } from 'node:fs/promises';
 import { loadCsiServices } from './csi-proto.js';
 import { identityService, type IdentityServiceOptions } from './identity-service.js';
 import { nodeService, type NodeServiceOptions } from './node-service.js';
+import { RecentPublishes } from './recent-publishes.js';
 import { prepareSocketPath, socketPathFromEndpoint } from './unix-endpoint.js';
+import type { NodePublishVolumeRequestWire } from './wire-types.js';
 
 export type CsiServerOptions = IdentityServiceOptions & NodeServiceOptions & { readonly endpoint: string };
 
@@ -28,7 +30,13 @@ export class CsiServer {
       'grpc.enable_channelz': 0,
     });
     server.addService(services.Identity.service, identityService(options));
-    server.addService(services.Node.service, nodeService(options));
+    // NodePublishVolume's requests decoded through the node service's recent publishes: a
+    // republish with the same bytes as the last one is not decoded again (recent-publishes.ts).
+    const recentPublishes = new RecentPublishes();
+    const publish = services.Node.service['NodePublishVolume'];
+    if (publish === undefined) throw new Error('csi.v1.Node has no NodePublishVolume');
+    const decode = publish.requestDeserialize as (bytes: Buffer) => NodePublishVolumeRequestWire;
+    server.addService({ ...services.Node.service, NodePublishVolume: { ...publish, requestDeserialize: recentPublishes.decoder(decode) } }, nodeService(options, recentPublishes));
     await prepareSocketPath(socketPath);
     await new Promise<void>((resolve, reject) => {
       server.bindAsync(`unix:${socketPath}`, ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve()));

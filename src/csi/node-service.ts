@@ -49,13 +49,13 @@ function knownVolumeFacts(volumes: VolumeManager, volumeId: string): CallFacts {
 }
 
 /**
- * The Node service. NodeStageVolume, NodeUnstageVolume and NodeExpandVolume are deliberately
+ * The Node service. `recentPublishes` is shared with the server's NodePublishVolume decoder
+ * (csi-server.ts). NodeStageVolume, NodeUnstageVolume and NodeExpandVolume are deliberately
  * absent: grpc-js answers UNIMPLEMENTED for them, which is what the spec asks of a plugin that
  * does not advertise STAGE_UNSTAGE_VOLUME or EXPAND_VOLUME.
  */
-export function nodeService(options: NodeServiceOptions): UntypedServiceImplementation {
+export function nodeService(options: NodeServiceOptions, recentPublishes = new RecentPublishes()): UntypedServiceImplementation {
   const now = options.now ?? (() => new Date());
-  const recentPublishes = new RecentPublishes();
   return {
     NodeGetCapabilities: unary(options, 'NodeGetCapabilities', () => ({}), async () => ({
       response: {

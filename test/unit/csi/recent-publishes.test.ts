@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { RecentPublishes, sameWireValue } from '../../../src/csi/recent-publishes.js';
+import { loadCsiServices } from '../../../src/csi/csi-proto.js';
+import { leadingVolumeId, RecentPublishes, sameWireValue } from '../../../src/csi/recent-publishes.js';
 import type { NodePublishVolumeRequestWire } from '../../../src/csi/wire-types.js';
 import type { PublishRequest } from '../../../src/volumes/publish-request.js';
 
@@ -104,5 +105,78 @@ describe('RecentPublishes', () => {
     recent.forget('v1');
     assert.equal(recent.reuse(request('v1'), now), undefined);
     assert.equal(recent.size, 1);
+  });
+});
+
+describe('RecentPublishes.decoder', () => {
+  const now = new Date(Date.UTC(2026, 10, 29, 12));
+  const definition = loadCsiServices().Node.service['NodePublishVolume'];
+  assert.ok(definition !== undefined);
+  const encode = (value: NodePublishVolumeRequestWire) => definition.requestSerialize(value);
+  const decodeFully = definition.requestDeserialize as (bytes: Buffer) => NodePublishVolumeRequestWire;
+  /** A decoder that counts the full decodes it falls back to. */
+  function counting(recent: RecentPublishes) {
+    const counter = { decodes: 0 };
+    const decode = recent.decoder((bytes) => {
+      counter.decodes += 1;
+      return decodeFully(bytes);
+    });
+    return { decode, counter };
+  }
+
+  test('the bytes of the remembered request decode to that same object, without decoding them again', () => {
+    const recent = new RecentPublishes();
+    const { decode, counter } = counting(recent);
+    const bytes = encode(request('v1'));
+    const first = decode(bytes);
+    assert.deepEqual(first, decodeFully(bytes));
+    recent.remember(first, parsed('v1', new Date(now.getTime() + 60_000)));
+    // grpc-js hands each call its own buffer.
+    const again = decode(Buffer.from(bytes));
+    assert.equal(again, first);
+    assert.equal(counter.decodes, 1);
+    assert.notEqual(recent.reuse(again, now), undefined);
+    // Shared by calls, so frozen to the last map.
+    assert.ok(Object.isFrozen(first) && Object.isFrozen(first.volume_context) && Object.isFrozen(first.volume_capability?.mount?.mount_flags));
+  });
+
+  test('different bytes are decoded, whatever changed; unremembered and forgotten volumes too', () => {
+    const recent = new RecentPublishes();
+    const { decode, counter } = counting(recent);
+    const first = decode(encode(request('v1')));
+    recent.remember(first, parsed('v1'));
+    const changed = decode(encode(request('v1', { a: '2' })));
+    assert.notEqual(changed, first);
+    assert.equal(changed.volume_context['a'], '2');
+    assert.notEqual(decode(encode({ ...request('v1'), readonly: false })), first);
+    // Not remembered (say, it was refused): decoded every time.
+    const other = encode(request('v2'));
+    assert.notEqual(decode(other), decode(other));
+    recent.forget('v1');
+    assert.notEqual(decode(encode(request('v1'))), first);
+    assert.equal(counter.decodes, 6);
+  });
+
+  test('a request remembered without its bytes, or beyond the size bound, is decoded every time', () => {
+    const recent = new RecentPublishes(16, 1_000);
+    const { decode, counter } = counting(recent);
+    recent.remember(request('v1'), parsed('v1'));
+    decode(encode(request('v1')));
+    const large = decode(encode(request('v2', { objects: 'x'.repeat(900), more: 'y'.repeat(90) })));
+    recent.remember(large, parsed('v2'));
+    decode(encode(request('v2', { objects: 'x'.repeat(900), more: 'y'.repeat(90) })));
+    assert.equal(counter.decodes, 3);
+  });
+
+  test('leadingVolumeId reads field 1 when the message starts with it, and only then', () => {
+    assert.equal(leadingVolumeId(encode(request('csi-0123'))), 'csi-0123');
+    const long = `csi-${'a'.repeat(300)}`;
+    assert.equal(leadingVolumeId(encode(request(long))), long, 'a two-byte length');
+    assert.equal(leadingVolumeId(Buffer.from([0x0a, 0x00, 0x12, 0x01, 0x61])), '', 'an empty volume_id');
+    assert.equal(leadingVolumeId(Buffer.from([0x12, 0x01, 0x61])), undefined, 'another field first');
+    assert.equal(leadingVolumeId(Buffer.from([0x0a, 0x05, 0x61])), undefined, 'a length beyond the bytes');
+    assert.equal(leadingVolumeId(Buffer.from([0x0a, 0x80])), undefined, 'a varint cut short');
+    assert.equal(leadingVolumeId(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x01])), undefined, 'a varint longer than four bytes');
+    assert.equal(leadingVolumeId(Buffer.alloc(0)), undefined);
   });
 });
