@@ -160,7 +160,7 @@ export class AtomicDirectoryWriter implements AtomicWriter {
       // 6. Publish it: build `..data_tmp` -> new generation, rename it over `..data`. From here
       //    on readers see the new content.
       try {
-        await swapDataLink(dir, newGeneration);
+        await swapDataLink(dir, newGeneration, present, currentGeneration !== undefined);
       } catch (error) {
         // Not published: the old generation is intact and still current; drop the new one.
         await fs.rm(join(dir, newGeneration), { recursive: true, force: true });
@@ -340,16 +340,20 @@ async function applyOwnership(path: string, mode: number, gid: number | undefine
   await fs.chmod(path, mode);
 }
 
-/** Step 6: the one atomic step. */
-async function swapDataLink(dir: string, generation: string): Promise<void> {
+/**
+ * Step 6: the one atomic step. `present` is step 3's listing, which no longer holds a
+ * `..data_tmp` (a crash between symlink and rename on an earlier call leaves one behind; step 3
+ * removed it), and `hasContent` says `..data` is our symlink to a generation.
+ */
+async function swapDataLink(dir: string, generation: string, present: ReadonlySet<string>, hasContent: boolean): Promise<void> {
   const tmpLink = join(dir, DATA_LINK_TMP_NAME);
   const dataLink = join(dir, DATA_LINK_NAME);
   // rename(2) cannot put a symlink over a directory: a `..data` that is not our symlink is debris
   // (readDataLink already reported "no content" for it), so clear it.
-  const existing = await fs.lstatIfExists(dataLink);
-  if (existing !== undefined && !existing.isSymbolicLink()) await fs.rm(dataLink, { recursive: true, force: true });
-  // A crash between symlink and rename on an earlier call leaves `..data_tmp` behind.
-  await fs.rm(tmpLink, { recursive: true, force: true });
+  if (!hasContent && present.has(DATA_LINK_NAME)) {
+    const existing = await fs.lstatIfExists(dataLink);
+    if (existing !== undefined && !existing.isSymbolicLink()) await fs.rm(dataLink, { recursive: true, force: true });
+  }
   // Relative target: the volume stays valid wherever it is mounted (in the pod, in the node).
   await fs.symlink(generation, tmpLink);
   await fs.rename(tmpLink, dataLink);
