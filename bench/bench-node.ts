@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { KubeletSimulator, type SimulatorEvent } from '../src/cli/kubelet-sim/kubelet-simulator.js';
 import type { SimulatedPod } from '../src/cli/kubelet-sim/simulated-pod.js';
 import { writeSampleStore, type SampleStore } from '../src/providers/embedded/sample-store.js';
-import { freePort, unmountAllBelow } from '../test/support/e2e-world.js';
+import { unmountAllBelow, withFreePort } from '../test/support/e2e-world.js';
 import { DriverChild } from './driver-child.js';
 import { LeanCsiCaller } from './lean-csi-caller.js';
 import { sampleProcess, type ProcessSample } from './proc-stats.js';
@@ -58,10 +58,12 @@ export class BenchNode {
       });
       const jwksUrl = node.simulatorRef.jwks.jwksUri;
       const providerArgs = options.providerArgs === undefined ? embeddedArgs(store, jwksUrl) : await options.providerArgs({ store, jwksUrl });
-      const port = await freePort();
-      node.metricsUrlValue = `http://127.0.0.1:${port}`;
-      node.driverRef = new DriverChild({ dir: driverDir, args: [...providerArgs, '--metrics-address', `127.0.0.1:${port}`, ...(options.driverArgs ?? [])] });
-      await node.driverRef.start();
+      // Measurement 5 starts three nodes at once: a port can be taken between probe and bind.
+      await withFreePort(async (port) => {
+        node.metricsUrlValue = `http://127.0.0.1:${port}`;
+        node.driverRef = new DriverChild({ dir: driverDir, args: [...providerArgs, '--metrics-address', `127.0.0.1:${port}`, ...(options.driverArgs ?? [])] });
+        await node.driverRef.start();
+      });
     } catch (error) {
       await node.stop();
       throw error;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { readTree } from '../support/fs-probes.js';
 import { after, before, describe, test } from 'node:test';
 import { prepareTargetParent } from '../../src/cli/kubelet-sim/kubelet-request-builder.js';
-import { E2eWorld, freePort } from '../support/e2e-world.js';
+import { E2eWorld, withFreePort } from '../support/e2e-world.js';
 
 const TOKENS_KEY = 'csi.storage.k8s.io/serviceAccount.tokens';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -25,8 +25,10 @@ describe('no token, secret value or private key reaches logs, state or metrics',
   const seen: string[] = [];
 
   before(async () => {
-    port = await freePort();
-    world = await E2eWorld.start({ driverArgs: ['--metrics-address', `127.0.0.1:${port}`, '--embedded-refresh-interval', '1s'] });
+    world = await withFreePort(async (free) => {
+      port = free;
+      return E2eWorld.start({ driverArgs: ['--metrics-address', `127.0.0.1:${port}`, '--embedded-refresh-interval', '1s'] });
+    });
     await writeFile(join(world.store.storeDir, 'secrets', world.store.secretPaths[0] as string), canarySecret);
   });
   after(async () => {

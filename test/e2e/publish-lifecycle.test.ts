@@ -3,7 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { E2eWorld, freePort } from '../support/e2e-world.js';
+import { E2eWorld, withFreePort } from '../support/e2e-world.js';
 import { exists } from '../support/fs-probes.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -29,8 +29,10 @@ for (const tokensInSecrets of [false, true]) {
     let world: E2eWorld;
     let port: number;
     before(async () => {
-      port = await freePort();
-      world = await E2eWorld.start({ tokensInSecrets, driverArgs: ['--metrics-address', `127.0.0.1:${port}`, '--embedded-refresh-interval', '2s'] });
+      world = await withFreePort(async (free) => {
+        port = free;
+        return E2eWorld.start({ tokensInSecrets, driverArgs: ['--metrics-address', `127.0.0.1:${port}`, '--embedded-refresh-interval', '2s'] });
+      });
     });
     after(async () => {
       await world.stop();

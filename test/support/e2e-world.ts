@@ -29,8 +29,15 @@ export class E2eWorld {
     const endpoint = `unix://${join(workdir, 'csi.sock')}`;
     const simulator = await KubeletSimulator.start({ endpoint, kubeletRoot: join(workdir, 'kubelet'), tokensInSecrets: options.tokensInSecrets ?? false });
     const driver = new DriverProcess({ workdir, storeDir: store.storeDir, jwksUrl: simulator.jwks.jwksUri, args: options.driverArgs ?? [] });
-    await driver.start();
-    return new E2eWorld(workdir, store, simulator, driver);
+    const world = new E2eWorld(workdir, store, simulator, driver);
+    try {
+      await driver.start();
+    } catch (error) {
+      // Nothing left behind: the caller may start another world (withFreePort does).
+      await world.stop();
+      throw error;
+    }
+    return world;
   }
 
   /** A pod of the store's service account asking for `objects`. */
@@ -75,6 +82,23 @@ export async function unmountAllBelow(dir: string): Promise<void> {
   const mounts = mountsBelow(await readMountInfo(), dir).map((m) => m.mountPoint).sort((a, b) => b.length - a.length);
   for (const mountPoint of mounts) {
     await new Promise<void>((done) => execFile('umount', [mountPoint], () => done()));
+  }
+}
+
+/**
+ * Runs `start` with a free loopback port, and again with another one when it failed because the
+ * port was taken: freePort closes its probe before `start` binds the port, and another process
+ * (a test server, another driver on this machine) can take it in between.
+ */
+export async function withFreePort<T>(start: (port: number) => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return await start(port);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (attempt >= attempts || !message.includes('EADDRINUSE')) throw error;
+    }
   }
 }
 
