@@ -1,5 +1,6 @@
 import { Errors } from '../errors/catalogue.js';
 import type { CredmountError } from '../errors/credmount-error.js';
+import { isTimeoutOrAbort } from '../errors/time-limit.js';
 
 /** Longest part of an API server message we repeat (they name resources and users, never secrets). */
 const MAX_MESSAGE = 300;
@@ -22,7 +23,7 @@ export function kubeFailureOf(error: unknown): KubeFailure {
     const { code, body } = error as { code: number; body?: unknown };
     return { status: code, message: statusMessage(body) ?? `HTTP ${code}` };
   }
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return { status: 0, message: 'no answer in time' };
+  if (isTimeoutOrAbort(error)) return { status: 0, message: 'no answer in time' };
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   return { status: 0, message: typeof code === 'string' ? `network error ${code}` : `network error (${error instanceof Error ? error.name : typeof error})` };
 }

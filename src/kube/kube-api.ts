@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { Errors } from '../errors/catalogue.js';
+import { withTimeout } from '../errors/time-limit.js';
 import { reportRequest, type BackendRequestReporter } from '../observability/backend-requests.js';
 import { kubeFailureOf, type KubeFailure } from './kube-api-error.js';
 import { SPC_GROUP, SPC_PLURAL, SPC_VERSION } from './secret-provider-class.js';
@@ -70,7 +71,7 @@ export class KubeApi {
       operation,
       async () => {
         try {
-          return await withTimeout(this.options.requestTimeoutMs, work(clients));
+          return await withTimeout(this.options.requestTimeoutMs, () => work(clients));
         } catch (error) {
           throw new KubeApiError(kubeFailureOf(error));
         }
@@ -114,24 +115,4 @@ export class KubeApi {
     }
     return { customObjects: config.makeApiClient(k8s.CustomObjectsApi), core: config.makeApiClient(k8s.CoreV1Api) };
   }
-}
-
-function withTimeout<T>(ms: number, work: Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      const error = new Error(`no answer within ${ms} ms`);
-      error.name = 'TimeoutError';
-      reject(error);
-    }, ms);
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }

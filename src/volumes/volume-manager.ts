@@ -1,5 +1,6 @@
 import { Errors } from '../errors/catalogue.js';
 import { CredmountError, describeError, isCredmountError } from '../errors/credmount-error.js';
+import { isTimeoutOrAbort, withTimeout } from '../errors/time-limit.js';
 import type { SecretProviderClassSource } from '../kube/secret-provider-class.js';
 import type { Logger } from '../observability/logger.js';
 import type { DriverMetrics } from '../observability/metrics.js';
@@ -747,39 +748,12 @@ function sameVersions(a: Readonly<Record<string, string>>, b: Readonly<Record<st
 /** Anything a provider throws becomes a coded error; an uncoded one is treated as the backend being unavailable. */
 function asCredmountError(error: unknown, providerName: string): CredmountError {
   if (isCredmountError(error)) return error;
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+  if (isTimeoutOrAbort(error)) {
     return Errors.backendUnavailable(providerName, 'the request timed out');
   }
   // An uncoded error's message was not written for users and may quote backend data (V8's JSON
   // errors quote their input): only its class name goes on.
   return Errors.backendUnavailable(providerName, `unexpected error (${error instanceof Error ? error.name : typeof error})`);
-}
-
-/**
- * Runs `work` with a signal that aborts after `ms`, and rejects at that moment even if `work`
- * ignores the signal: a provider must never hold a volume past the timeout. The timer is a normal
- * (ref'd) one, cleared when the work settles.
- */
-function withTimeout<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      const reason = new Error(`no answer within ${ms} ms`);
-      reason.name = 'TimeoutError';
-      controller.abort(reason);
-      reject(reason);
-    }, ms);
-    work(controller.signal).then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }
 
 function hasErrnoCode(error: unknown, code: string): boolean {

@@ -2,6 +2,7 @@ import { fetch } from 'undici';
 import { Errors, withRetryAfter } from '../../errors/catalogue.js';
 import type { CredmountError } from '../../errors/credmount-error.js';
 import { BackendHttpError } from '../backend-http-error.js';
+import { describeNetworkError } from '../network-error.js';
 
 /** One call to a Google REST API (STS, IAM Credentials, Secret Manager). */
 export interface GoogleRequest {
@@ -138,16 +139,6 @@ export function scrub(message: string): string {
 
 function origin(url: string): string {
   return URL.canParse(url) ? new URL(url).origin : url;
-}
-
-function describeNetworkError(error: unknown): string {
-  if (error instanceof Error) {
-    if (error.name === 'AbortError' || error.name === 'TimeoutError') return 'the request was abandoned (timeout)';
-    const cause = (error as { cause?: unknown }).cause;
-    if (cause instanceof Error) return `${error.message}: ${(cause as { code?: string }).code ?? cause.message}`;
-    return error.message;
-  }
-  return String(error);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

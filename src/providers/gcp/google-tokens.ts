@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { decodeJwt } from 'jose';
 import { Errors } from '../../errors/catalogue.js';
 import type { PodIdentity, ServiceAccountToken } from '../provider.js';
+import { serviceAccountUid } from '../service-account-uid.js';
 import { googleRequest } from './google-http.js';
 import type { Impersonation } from './gcp-parameters.js';
 
@@ -186,14 +186,4 @@ function accessToken(token: string, expiresAtMs: number, nowMs: number, key: str
 function seconds(value: unknown, fallback: number): number {
   const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Number.NaN;
   return Number.isFinite(n) && n > 0 ? n : fallback;
-}
-
-function serviceAccountUid(jwt: string): string {
-  try {
-    const claims = decodeJwt(jwt) as { 'kubernetes.io'?: { serviceaccount?: { uid?: unknown } } };
-    const uid = claims['kubernetes.io']?.serviceaccount?.uid;
-    return typeof uid === 'string' ? uid : '';
-  } catch {
-    return '';
-  }
 }

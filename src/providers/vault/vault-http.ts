@@ -3,6 +3,7 @@ import { Errors, withRetryAfter } from '../../errors/catalogue.js';
 import type { CredmountError } from '../../errors/credmount-error.js';
 import { httpResult, reportRequest, type BackendRequestReporter } from '../../observability/backend-requests.js';
 import { BackendHttpError } from '../backend-http-error.js';
+import { describeNetworkError } from '../network-error.js';
 
 /** One call to Vault's HTTP API. */
 export interface VaultRequest {
@@ -196,14 +197,4 @@ export function parseRetryAfter(value: string | null, now: number = Date.now()):
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-function describeNetworkError(error: unknown): string {
-  if (error instanceof Error) {
-    if (error.name === 'AbortError' || error.name === 'TimeoutError') return 'the request was abandoned (timeout)';
-    const cause = (error as { cause?: unknown }).cause;
-    if (cause instanceof Error) return `${error.message}: ${(cause as { code?: string }).code ?? cause.message}`;
-    return error.message;
-  }
-  return String(error);
 }

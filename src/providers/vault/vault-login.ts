@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { decodeJwt } from 'jose';
 import type { Agent } from 'undici';
 import { Errors } from '../../errors/catalogue.js';
 import type { BackendRequestReporter } from '../../observability/backend-requests.js';
 import type { PodIdentity, ServiceAccountToken } from '../provider.js';
+import { serviceAccountUid } from '../service-account-uid.js';
 import { vaultRequest, VaultHttpError } from './vault-http.js';
 
 export interface LoginTarget {
@@ -197,17 +197,6 @@ export class VaultLogins {
 
 function toSession(token: CachedToken, fresh: boolean): VaultSession {
   return { token: token.token, id: token.id, useUntilMs: token.useUntilMs, expiresAtMs: token.expiresAtMs, fresh };
-}
-
-/** `kubernetes.io.serviceaccount.uid` from the (already cross-checked) pod token, or ''. */
-function serviceAccountUid(jwt: string): string {
-  try {
-    const claims = decodeJwt(jwt) as { 'kubernetes.io'?: { serviceaccount?: { uid?: unknown } } };
-    const uid = claims['kubernetes.io']?.serviceaccount?.uid;
-    return typeof uid === 'string' ? uid : '';
-  } catch {
-    return '';
-  }
 }
 
 function ns(target: LoginTarget): { namespace?: string } {
