@@ -22,10 +22,10 @@ import type { NodePublishVolumeRequestWire } from './wire-types.js';
  *
  * The same holds one step earlier, for the request's bytes (`decoder`): a republish whose bytes
  * equal those of the volume's remembered request decodes to that request's object, without
- * protobufjs decoding and converting it again or `reuse` comparing it field by field — together
- * the largest part of the driver's own CPU on a fresh republish after gRPC's (bench/README.md,
- * session 8). Equal bytes decode to equal messages, so this changes no answer. Remembered
- * requests are frozen: one object now serves many calls.
+ * protobufjs decoding and converting it again or `reuse` comparing it field by field: 9.8 →
+ * 0.5 µs for a kubelet-sized request (bench/README.md, session 8). Equal bytes decode to equal
+ * messages, so this changes no answer. Remembered requests are frozen: one object now serves
+ * many calls.
  */
 export class RecentPublishes {
   readonly #byVolume = new Map<string, { readonly request: NodePublishVolumeRequestWire; readonly parsed: PublishRequest; readonly bytes: Buffer | undefined }>();
