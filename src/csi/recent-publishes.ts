@@ -58,9 +58,9 @@ export class RecentPublishes {
     // A copy, and the original let go: grpc-js's buffer is a view of Node.js's shared 8 KiB
     // allocation pool (as Buffer.from's copy would be), which would otherwise stay alive with it.
     this.#bytesOf.delete(request);
-    // The maps are bounded above (≤ 3 UTF-8 bytes a code unit); the rest of a request that parsed is
-    // paths and names.
-    const kept = bytes === undefined || bytes.byteLength > 4 * this.maxBytes ? undefined : ownCopy(bytes);
+    // Bytes beyond `maxBytes` are not kept (such a request is decoded every time, and its parse
+    // still reused): with the maps' bound above, at most 2 × maxBytes a volume, whatever pods send.
+    const kept = bytes === undefined || bytes.byteLength > this.maxBytes ? undefined : ownCopy(bytes);
     this.#byVolume.set(request.volume_id, { request: deepFreeze(request), parsed, bytes: kept });
   }
 
