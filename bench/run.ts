@@ -33,6 +33,7 @@ import type { BenchResults } from './result-types.js';
 import { BenchNode } from './bench-node.js';
 import { runCompare } from './compare.js';
 import { freeResultName } from './result-name.js';
+import { settleAll } from './settle-all.js';
 
 async function step<T>(name: string, work: () => Promise<T>): Promise<T> {
   const started = performance.now();
@@ -109,7 +110,7 @@ async function main(): Promise<number> {
   const steadyState = await step('4. steady state', () => measureSteadyState(plan.steadyState));
   // Three nodes at once, each on its own scaled clock: only request counts are measured here.
   const [kv, certificates, dynamicLeases] = await step('5. backend requests per volume-hour', () =>
-    Promise.all([measureEmbeddedKv(plan.backendEmbedded), measureEmbeddedCertificates(plan.backendEmbedded), measureVaultLeases(plan.backendVault)]),
+    settleAll([measureEmbeddedKv(plan.backendEmbedded), measureEmbeddedCertificates(plan.backendEmbedded), measureVaultLeases(plan.backendVault)] as const),
   );
 
   const results: BenchResults = {
