@@ -93,6 +93,8 @@ export interface SteadyStateResult {
   readonly cpuSecondsPer1000: number;
   /** The same over the warm-up, while V8 still compiles the path: a driver just started. */
   readonly warmupCpuSecondsPer1000: number;
+  /** The same over each third of the measured window: how much it moves within one run (absent in results before session 8). */
+  readonly cpuSecondsPer1000ByThird?: readonly number[];
   readonly rssIdleMiB: number;
   readonly rssAfterPublishMiB: number;
   /** VmHWM at the end: the highest RSS over the driver's life (publishes included). */

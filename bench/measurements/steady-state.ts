@@ -1,4 +1,5 @@
 import { BenchNode } from '../bench-node.js';
+import { cpuPer1000ByPart, type CpuPoint } from '../cpu-by-part.js';
 import type { Plan } from '../plan.js';
 import { cpuBetween, mib, type ProcessSample } from '../proc-stats.js';
 import type { SteadyStateResult } from '../result-types.js';
@@ -44,10 +45,13 @@ export async function measureSteadyState(plan: Plan['steadyState']): Promise<Ste
     const before = await node.sampleDriver();
     const warmupCpuSecondsPer1000 = round((cpuBetween(warmupBefore, before) / Math.max(1, warmupRepublishes)) * 1000, 3);
     const samples: ProcessSample[] = [];
+    const cpuPoints: CpuPoint[] = [{ cpuSeconds: before.cpuSeconds + before.childCpuSeconds, republishes: 0 }];
     const endAt = performance.now() + plan.seconds * 1000;
     while (performance.now() < endAt) {
       await sleep(Math.min(250, Math.max(0, endAt - performance.now())));
-      samples.push(await node.sampleDriver());
+      const sample = await node.sampleDriver();
+      samples.push(sample);
+      cpuPoints.push({ cpuSeconds: sample.cpuSeconds + sample.childCpuSeconds, republishes: latencies.length });
     }
     for (const pod of pods) node.simulator.stopRepublishing(pod);
     // Let the calls already sent finish before the final CPU sample.
@@ -71,6 +75,7 @@ export async function measureSteadyState(plan: Plan['steadyState']): Promise<Ste
       latency: summarize(latencies),
       cpuSecondsPer1000: round((cpuBetween(before, after) / Math.max(1, republishes)) * 1000, 3),
       warmupCpuSecondsPer1000,
+      cpuSecondsPer1000ByThird: cpuPer1000ByPart(cpuPoints, 3),
       rssIdleMiB: mib(idle.rssKiB),
       rssAfterPublishMiB: mib(afterPublish.rssKiB),
       rssPeakMiB: mib(settled.hwmKiB),

@@ -79,6 +79,8 @@ describe('benchmark runner, smoke mode', () => {
     sane(s.latency, 'steadyState', s.republishes);
     assert.ok(s.cpuSecondsPer1000 >= 0 && s.cpuSecondsPer1000 < 1_000, `cpu ${s.cpuSecondsPer1000}`);
     assert.ok(s.warmupCpuSecondsPer1000 > 0 && s.warmupCpuSecondsPer1000 < 1_000, `warm-up cpu ${s.warmupCpuSecondsPer1000}`);
+    assert.equal(s.cpuSecondsPer1000ByThird?.length, 3, 'CPU over each third of the window');
+    for (const third of s.cpuSecondsPer1000ByThird ?? []) assert.ok(third >= 0 && third < 1_000, `cpu third ${third}`);
     for (const key of ['rssIdleMiB', 'rssAfterPublishMiB', 'rssPeakMiB', 'rssSteadyMiB', 'rssSettledMiB'] as const) {
       assert.ok(s[key] > 10 && s[key] < 4_096, `${key} = ${s[key]}`);
     }
