@@ -160,7 +160,8 @@ export class AtomicDirectoryWriter implements AtomicWriter {
       // 6. Publish it: build `..data_tmp` -> new generation, rename it over `..data`. From here
       //    on readers see the new content.
       try {
-        await swapDataLink(dir, newGeneration, present, currentGeneration !== undefined);
+        // Step 3 removed any stale `..data_tmp`; a `..data` step 2 did not read as content may be debris.
+        await swapDataLink(dir, newGeneration, currentGeneration === undefined && present.has(DATA_LINK_NAME));
       } catch (error) {
         // Not published: the old generation is intact and still current; drop the new one.
         await fs.rm(join(dir, newGeneration), { recursive: true, force: true });
@@ -341,16 +342,16 @@ async function applyOwnership(path: string, mode: number, gid: number | undefine
 }
 
 /**
- * Step 6: the one atomic step. `present` is step 3's listing, which no longer holds a
- * `..data_tmp` (a crash between symlink and rename on an earlier call leaves one behind; step 3
- * removed it), and `hasContent` says `..data` is our symlink to a generation.
+ * Step 6: the one atomic step. No `..data_tmp` is left at this point (a crash between symlink and
+ * rename on an earlier call leaves one behind; step 3 removed it). `dataLinkMayBeDebris`: a
+ * `..data` exists that readDataLink did not take for our link to a generation.
  */
-async function swapDataLink(dir: string, generation: string, present: ReadonlySet<string>, hasContent: boolean): Promise<void> {
+async function swapDataLink(dir: string, generation: string, dataLinkMayBeDebris: boolean): Promise<void> {
   const tmpLink = join(dir, DATA_LINK_TMP_NAME);
   const dataLink = join(dir, DATA_LINK_NAME);
   // rename(2) cannot put a symlink over a directory: a `..data` that is not our symlink is debris
   // (readDataLink already reported "no content" for it), so clear it.
-  if (!hasContent && present.has(DATA_LINK_NAME)) {
+  if (dataLinkMayBeDebris) {
     const existing = await fs.lstatIfExists(dataLink);
     if (existing !== undefined && !existing.isSymbolicLink()) await fs.rm(dataLink, { recursive: true, force: true });
   }
