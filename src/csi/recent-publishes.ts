@@ -1,3 +1,4 @@
+import protobuf from 'protobufjs/light.js';
 import type { PublishRequest } from '../volumes/publish-request.js';
 import type { NodePublishVolumeRequestWire } from './wire-types.js';
 
@@ -95,18 +96,16 @@ export class RecentPublishes {
  * comparing the whole bytes.
  */
 export function leadingVolumeId(bytes: Buffer): string | undefined {
-  // Tag of field 1 with wire type 2 (length-delimited): (1 << 3) | 2.
-  if (bytes.length < 2 || bytes[0] !== 0x0a) return undefined;
-  let length = 0;
-  let offset = 1;
-  // The length, a varint; four bytes (up to 256 MiB) is more than any message grpc-js accepts here.
-  for (let shift = 0; shift < 28; shift += 7) {
-    const byte = bytes[offset++];
-    if (byte === undefined) return undefined;
-    length |= (byte & 0x7f) << shift;
-    if (byte < 0x80) return offset + length <= bytes.length ? bytes.toString('utf8', offset, offset + length) : undefined;
+  try {
+    const reader = protobuf.Reader.create(bytes);
+    // Tag of field 1 with wire type 2 (length-delimited): (1 << 3) | 2.
+    if (reader.uint32() !== 0x0a) return undefined;
+    const length = reader.uint32();
+    return reader.pos + length <= reader.len ? bytes.toString('utf8', reader.pos, reader.pos + length) : undefined;
+  } catch {
+    // A varint cut short (protobufjs's RangeError): not a message to index.
+    return undefined;
   }
-  return undefined;
 }
 
 /** `bytes` in memory of their own, not a view of a pooled or larger buffer. */

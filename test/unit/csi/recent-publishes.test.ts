@@ -182,7 +182,7 @@ describe('RecentPublishes.decoder', () => {
     assert.equal(leadingVolumeId(Buffer.from([0x12, 0x01, 0x61])), undefined, 'another field first');
     assert.equal(leadingVolumeId(Buffer.from([0x0a, 0x05, 0x61])), undefined, 'a length beyond the bytes');
     assert.equal(leadingVolumeId(Buffer.from([0x0a, 0x80])), undefined, 'a varint cut short');
-    assert.equal(leadingVolumeId(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x01])), undefined, 'a varint longer than four bytes');
+    assert.equal(leadingVolumeId(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x01])), undefined, 'a length beyond any message');
     assert.equal(leadingVolumeId(Buffer.alloc(0)), undefined);
   });
 });
