@@ -21,37 +21,46 @@ export const MAX_FILE_PATH_BYTES = 4096;
  * Throws `CM_FILE_PATH_INVALID` (INVALID_ARGUMENT) naming the reason.
  */
 export function validateVolumeFilePath(path: string): string {
-  const refuse = (reason: string) => Errors.filePathInvalid(path, reason);
-
-  if (typeof path !== 'string' || path.length === 0) throw refuse('it is empty');
+  if (typeof path !== 'string' || path.length === 0) throw refusePath(path, 'it is empty');
   // A NUL ends the string at the system-call boundary: what is checked would not be what is opened.
-  if (path.includes('\0')) throw refuse('it contains a NUL character');
+  if (path.includes('\0')) throw refusePath(path, 'it contains a NUL character');
   // Lone UTF-16 surrogates become U+FFFD when encoded, so two different names could land on one file.
-  if (Buffer.from(path, 'utf8').toString('utf8') !== path) throw refuse('it is not valid Unicode');
+  if (!path.isWellFormed()) throw refusePath(path, 'it is not valid Unicode');
   // Backslashes are separators on Windows and in some consumers' tooling; refusing them keeps a
   // name meaning the same thing to every reader.
-  if (path.includes('\\')) throw refuse('it contains a backslash');
-  if (path.startsWith('/')) throw refuse('it is an absolute path');
+  if (path.includes('\\')) throw refusePath(path, 'it contains a backslash');
+  if (path.startsWith('/')) throw refusePath(path, 'it is an absolute path');
 
   const elements: string[] = [];
   for (const element of path.split('/')) {
     // `a//b` and `a/` are almost always a templating mistake; refusing them beats guessing.
-    if (element === '') throw refuse('it has an empty path element');
+    if (element === '') throw refusePath(path, 'it has an empty path element');
     // `..` anywhere could walk out of the volume (or into another generation's directory).
-    if (element === '..') throw refuse("it contains a '..' element");
+    if (element === '..') throw refusePath(path, "it contains a '..' element");
     // `.` is harmless: drop it so that `./a` and `a` are recognised as the same file.
     if (element === '.') continue;
-    if (Buffer.byteLength(element, 'utf8') > MAX_FILE_NAME_BYTES) throw refuse(`a path element is longer than ${MAX_FILE_NAME_BYTES} bytes`);
+    if (longerThan(element, MAX_FILE_NAME_BYTES)) throw refusePath(path, `a path element is longer than ${MAX_FILE_NAME_BYTES} bytes`);
     elements.push(element);
   }
-  if (elements.length === 0) throw refuse('it names the volume directory itself');
+  if (elements.length === 0) throw refusePath(path, 'it names the volume directory itself');
 
-  const normalised = elements.join('/');
+  const normalised = elements.length === 1 ? (elements[0] as string) : elements.join('/');
   // Names beginning with `..` are the writer's own (`..data`, `..data_tmp`, `..<timestamp>`);
   // kubelet reserves them the same way.
-  if (normalised.startsWith('..')) throw refuse("names starting with '..' are reserved for the volume's internal entries");
-  if (Buffer.byteLength(normalised, 'utf8') > MAX_FILE_PATH_BYTES) throw refuse(`it is longer than ${MAX_FILE_PATH_BYTES} bytes`);
+  if (normalised.startsWith('..')) throw refusePath(path, "names starting with '..' are reserved for the volume's internal entries");
+  if (longerThan(normalised, MAX_FILE_PATH_BYTES)) throw refusePath(path, `it is longer than ${MAX_FILE_PATH_BYTES} bytes`);
   return normalised;
+}
+
+// A function, not a closure made per call: every publish checks each name twice (lifecycle and
+// writer), and the bundle's keep-names wrapper made a closure per call cost a property definition.
+function refusePath(path: string, reason: string) {
+  return Errors.filePathInvalid(path, reason);
+}
+
+/** Whether `text` takes more than `maxBytes` in UTF-8; a UTF-16 unit is at most 3 bytes, so short text needs no count. */
+function longerThan(text: string, maxBytes: number): boolean {
+  return text.length * 3 > maxBytes && Buffer.byteLength(text, 'utf8') > maxBytes;
 }
 
 /**

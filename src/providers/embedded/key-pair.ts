@@ -1,4 +1,4 @@
-import { createECDH, generateKeyPair, generateKeyPairSync } from 'node:crypto';
+import { createECDH, generateKeyPair, generateKeyPairSync, type ECDH } from 'node:crypto';
 import { promisify } from 'node:util';
 import { pem } from './certificate-der.js';
 import { EC_CURVE_INFO, ecPkcs8, ecSubjectPublicKeyInfo, type EcCurve } from './key-encoding.js';
@@ -28,7 +28,7 @@ export async function generatePodKeyPair(algorithm: KeyAlgorithm, keySize: numbe
       const curve = EC_CURVES[keySize ?? 256];
       if (curve === undefined) throw new RangeError(`unsupported ECDSA key size ${keySize}`);
       // ECDH key generation is EC key generation: the same scalar and point, without a KeyObject.
-      const ecdh = createECDH(EC_CURVE_INFO[curve].openssl);
+      const ecdh = ecdhFor(curve);
       const point = ecdh.generateKeys();
       const privateKey = ecdh.getPrivateKey();
       return { subjectPublicKeyInfo: ecSubjectPublicKeyInfo(curve, point), privateKeyPem: pem(ecPkcs8(curve, privateKey, point), 'PRIVATE KEY'), isRsa: false };
@@ -42,6 +42,24 @@ export async function generatePodKeyPair(algorithm: KeyAlgorithm, keySize: numbe
       return { subjectPublicKeyInfo: bytesOf(pair.publicKey), privateKeyPem: pair.privateKey, isRsa: true };
     }
   }
+}
+
+/**
+ * One ECDH object per curve, made on first use: generateKeys() draws a new key pair every call,
+ * and making the object (the curve's group) cost as much as the generation itself (~25 µs each,
+ * bench/README.md, session 9). Calls are synchronous, so no two publishes share a key. The last
+ * private key stays in the object until the next generation — in memory, as it is in the pod's
+ * file content until the write.
+ */
+const ecdhByCurve = new Map<EcCurve, ECDH>();
+
+function ecdhFor(curve: EcCurve): ECDH {
+  let ecdh = ecdhByCurve.get(curve);
+  if (ecdh === undefined) {
+    ecdh = createECDH(EC_CURVE_INFO[curve].openssl);
+    ecdhByCurve.set(curve, ecdh);
+  }
+  return ecdh;
 }
 
 /** Encodings asked of the generator itself (Ed25519, RSA: rare, and their cost is the generation). */

@@ -118,6 +118,16 @@ void describe('FileMetadataStore', () => {
     assert.deepEqual(await fs.readdir(join(stateDir, 'volumes')), ['csi-1.json']);
   });
 
+  void it('a second store on the directory (a restarted driver, same pid) never picks the first one\'s temporary names', async () => {
+    // Both stores count their saves from 1 in one process: names from the pid and a counter alone
+    // would collide, and 'wx' would refuse the second save.
+    const other = new FileMetadataStore(stateDir, { onProblem: (problem) => problems.push(problem) });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => [store.save(sampleMetadata('csi-1', { refreshAt: `a${i}` })), other.save(sampleMetadata('csi-1', { refreshAt: `b${i}` }))]).flat());
+    assert.equal((await store.load('csi-1'))?.volumeId, 'csi-1');
+    assert.deepEqual(await fs.readdir(join(stateDir, 'volumes')), ['csi-1.json']);
+    assert.deepEqual(problems, []);
+  });
+
   void it('ignores temp files a crashed save left behind', async () => {
     await store.save(sampleMetadata('csi-1'));
     await fs.writeFile(join(stateDir, 'volumes', '.csi-1.json.abc123.tmp'), '{"formatVersion": 1, "vol');

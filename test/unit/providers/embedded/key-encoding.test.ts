@@ -59,6 +59,17 @@ void describe('generatePodKeyPair', () => {
       assert.deepEqual(createPublicKey(privateKey).export({ type: 'spki', format: 'der' }), Buffer.from(pair.subjectPublicKeyInfo));
     });
   }
+
+  void it('ECDSA: every call makes a new key pair, each one whole, though one generator serves a curve', async () => {
+    const pairs = [];
+    for (let i = 0; i < 20; i++) pairs.push(await generatePodKeyPair('ECDSA', i % 2 === 0 ? 256 : 384));
+    assert.equal(new Set(pairs.map((pair) => pair.privateKeyPem)).size, pairs.length);
+    assert.equal(new Set(pairs.map((pair) => Buffer.from(pair.subjectPublicKeyInfo).toString('hex'))).size, pairs.length);
+    // A pair read back after later generations is still its own: nothing shared was overwritten.
+    for (const pair of pairs) {
+      assert.deepEqual(createPublicKey(createPrivateKey(pair.privateKeyPem)).export({ type: 'spki', format: 'der' }), Buffer.from(pair.subjectPublicKeyInfo));
+    }
+  });
 });
 
 void describe('generatePodKeyPair under garbage collection', () => {
