@@ -20,6 +20,8 @@ export interface DriverConfig {
   /** Only these providers are loaded (a node pays memory only for what it uses). */
   readonly providers: readonly string[];
   readonly fetchTimeoutMs: number;
+  /** How often freed C heap memory is handed back to the kernel (cli/malloc-trim.ts); 0: never. */
+  readonly mallocTrimIntervalMs: number;
   readonly embedded: EmbeddedConfig;
   readonly vault: VaultConfig;
   readonly gcp: GcpConfig;
@@ -102,6 +104,7 @@ export const DRIVER_FLAGS = {
   'default-provider': { type: 'string', default: 'embedded', help: 'provider for volumes that name none' },
   providers: { type: 'string', default: 'embedded', help: `comma-separated providers to load (${KNOWN_PROVIDERS.join(', ')})` },
   'fetch-timeout': { type: 'string', default: '90s', help: 'abandon a backend fetch after this long (kubelet allows 2m per call)' },
+  'malloc-trim-interval': { type: 'string', default: '10s', help: "hand memory the C allocator holds free back to the kernel this often (glibc's malloc_trim; 0: never)" },
   'embedded-store': { type: 'string', default: '/etc/credmount/store', help: 'embedded provider: store directory (secrets/ and policy.yaml)' },
   'embedded-jwks-url': { type: 'string', default: '', help: "embedded provider: JWKS URL of the cluster's service-account issuer" },
   'embedded-jwks-file': { type: 'string', default: '', help: 'embedded provider: JWKS file (instead of a URL)' },
@@ -157,14 +160,18 @@ export function parseDriverConfig(argv: readonly string[]): DriverConfig {
     throw new ConfigError(error instanceof Error ? error.message : String(error));
   }
   const text = (name: keyof typeof DRIVER_FLAGS): string => String(values[name] ?? DRIVER_FLAGS[name].default);
-  const duration = (name: keyof typeof DRIVER_FLAGS): number => {
+  // A zero duration (`0`, `0s`) turns the feature off.
+  const durationOrOff = (name: keyof typeof DRIVER_FLAGS): number => {
     try {
-      const ms = parseDuration(text(name), `--${name}`);
-      if (ms <= 0) throw new Error(`--${name} must be positive`);
-      return ms;
+      return parseDuration(text(name), `--${name}`);
     } catch (error) {
       throw new ConfigError(error instanceof Error ? error.message : String(error));
     }
+  };
+  const duration = (name: keyof typeof DRIVER_FLAGS): number => {
+    const ms = durationOrOff(name);
+    if (ms <= 0) throw new ConfigError(`--${name} must be positive`);
+    return ms;
   };
 
   // GetPluginInfo's name: at most 63 characters, a domain-name-like string (CSI spec).
@@ -258,6 +265,7 @@ export function parseDriverConfig(argv: readonly string[]): DriverConfig {
     defaultProvider,
     providers: Object.freeze(providers),
     fetchTimeoutMs: duration('fetch-timeout'),
+    mallocTrimIntervalMs: durationOrOff('malloc-trim-interval'),
     embedded: Object.freeze({
       storeDir: text('embedded-store'),
       jwksUrl,

@@ -17,6 +17,7 @@ import type { Mounter } from '../storage/storage.js';
 import type { Clock } from '../volumes/clock.js';
 import { VolumeManager } from '../volumes/volume-manager.js';
 import type { DriverConfig } from './config.js';
+import { startMallocTrim } from './malloc-trim.js';
 import { readPackageVersion } from './package-version.js';
 
 export interface DriverAppOptions {
@@ -197,6 +198,7 @@ export async function startDriver(config: DriverConfig, options: DriverAppOption
     metrics,
   });
   ready = true;
+  const stopMallocTrim = startMallocTrim({ intervalMs: config.mallocTrimIntervalMs, logger });
   logger.info(
     { endpoint: config.endpoint, providers: registry.names(), mounter: selected.mounter.kind, recoveredVolumes: recovered, metrics: http?.url },
     'credmount driver ready',
@@ -219,6 +221,7 @@ export async function startDriver(config: DriverConfig, options: DriverAppOption
     async stop() {
       ready = false;
       stopRenewal();
+      stopMallocTrim();
       await server.stop();
       // Records of the last calls, written after their answers, before anything else goes.
       await volumes.settle();

@@ -43,6 +43,7 @@ describe('parseDriverConfig defaults', () => {
         defaultProvider: 'embedded',
         providers: ['embedded'],
         fetchTimeoutMs: 90_000,
+        mallocTrimIntervalMs: 10_000,
         embedded: {
           storeDir: '/etc/credmount/store',
           jwksUrl: '',
@@ -104,6 +105,7 @@ describe('parseDriverConfig defaults', () => {
       '--default-provider=embedded',
       '--providers= embedded , ',
       '--fetch-timeout=30s',
+      '--malloc-trim-interval=1m',
       '--embedded-store=/srv/store',
       '--embedded-jwks-url=https://issuer.example/openid/v1/jwks',
       '--embedded-audience=vault',
@@ -122,6 +124,8 @@ describe('parseDriverConfig defaults', () => {
     assert.equal(config.requireReadOnly, false);
     assert.deepEqual([...config.providers], ['embedded']);
     assert.equal(config.fetchTimeoutMs, 30_000);
+    assert.equal(config.mallocTrimIntervalMs, 60_000);
+    for (const off of ['0', '0s']) assert.equal(parseDriverConfig([`--malloc-trim-interval=${off}`, ...JWKS]).mallocTrimIntervalMs, 0, `${off} turns it off`);
     assert.equal(config.embedded.storeDir, '/srv/store');
     assert.equal(config.embedded.jwksUrl, 'https://issuer.example/openid/v1/jwks');
     assert.equal(config.embedded.jwksFile, '');
@@ -190,6 +194,8 @@ describe('parseDriverConfig refusals', () => {
     ['a bad fetch-timeout', ['--fetch-timeout=soon', ...JWKS], ['--fetch-timeout']],
     ['a zero fetch-timeout', ['--fetch-timeout=0s', ...JWKS], ['--fetch-timeout', 'positive']],
     ['an empty fetch-timeout', ['--fetch-timeout=', ...JWKS], ['--fetch-timeout']],
+    ['a bad malloc-trim-interval', ['--malloc-trim-interval=often', ...JWKS], ['--malloc-trim-interval']],
+    ['a negative malloc-trim-interval', ['--malloc-trim-interval=-10s', ...JWKS], ['--malloc-trim-interval']],
     ['a bad refresh interval', ['--embedded-refresh-interval=5 minutes', ...JWKS], ['--embedded-refresh-interval']],
     ['a bad certificate ttl', ['--embedded-certificate-ttl=1d', ...JWKS], ['--embedded-certificate-ttl']],
     ['a bad max certificate ttl', ['--embedded-max-certificate-ttl=-1h', ...JWKS], ['--embedded-max-certificate-ttl']],
@@ -243,7 +249,7 @@ describe('driverUsage', () => {
 
   test('lists every flag with its help and default', () => {
     const flags = Object.entries(DRIVER_FLAGS);
-    assert.equal(flags.length, 49);
+    assert.equal(flags.length, 50);
     for (const [name, flag] of flags) {
       const line = usage.split('\n').find((l) => l.trimStart().startsWith(`--${name} `));
       assert.ok(line !== undefined, `--${name} is listed`);
