@@ -52,5 +52,5 @@ COPY --from=build /src/dist/bundle ./dist/bundle
 # docs/security-model.md.
 USER 0:0
 # Node.js flags: src/cli/runtime-flags.ts says why (the benchmarks run the driver with the same ones).
-ENTRYPOINT ["node", "--max-semi-space-size=1", "--initial-old-space-size=16", "--heap-growing-percent=30", "--v8-pool-size=1", "/app/dist/bundle/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--initial-old-space-size=16", "--heap-growing-percent=30", "--v8-pool-size=1", "--no-maglev-destroy-on-background", "/app/dist/bundle/cli/main.js"]
 CMD ["driver"]

@@ -19,4 +19,25 @@
  * core; each idle worker keeps its stack and malloc arena resident, and a heap this small does
  * not need parallel marking.
  */
-export const DRIVER_NODE_FLAGS: readonly string[] = Object.freeze(['--max-semi-space-size=1', '--initial-old-space-size=16', '--heap-growing-percent=30', '--v8-pool-size=1']);
+const EVERY_RUNTIME: readonly string[] = ['--max-semi-space-size=1', '--initial-old-space-size=16', '--heap-growing-percent=30', '--v8-pool-size=1'];
+
+/**
+ * `--no-maglev-destroy-on-background`, for V8 12 and later (Node.js 22 and 24; Node.js 20's V8 11.3
+ * refuses the flag): Maglev, V8's mid-tier compiler, hands a finished compilation job to a
+ * background task to be destroyed, and with one V8 worker thread those tasks wait behind the
+ * compilations. When republishing starts, ~100 jobs' memory was held at once — V8's malloced
+ * memory peaked at 12–15 MiB — and the resident set jumped by as much (`--trace-zone-stats`:
+ * `maglev-compilation-job-zone` × 102). Destroyed on the main thread when they finish, the peak
+ * is 3.5–4 MiB, the driver's peak RSS on Node.js 24 ~7 MiB lower, at no CPU measurable here
+ * (bench/README.md, session 9).
+ */
+const V8_12_AND_LATER: readonly string[] = ['--no-maglev-destroy-on-background'];
+
+/** The flags for a runtime whose V8 is `v8Version` (`process.versions.v8`, e.g. `13.6.233.17-node.33`). */
+export function nodeFlagsFor(v8Version: string): readonly string[] {
+  const major = Number.parseInt(v8Version, 10);
+  return Object.freeze(major >= 12 ? [...EVERY_RUNTIME, ...V8_12_AND_LATER] : [...EVERY_RUNTIME]);
+}
+
+/** The flags for the runtime this process runs on (the benchmarks start drivers on it). */
+export const DRIVER_NODE_FLAGS: readonly string[] = nodeFlagsFor(process.versions.v8);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { CsiClient } from '../../src/cli/kubelet-sim/csi-client.js';
-import { DRIVER_NODE_FLAGS } from '../../src/cli/runtime-flags.js';
+import { nodeFlagsFor } from '../../src/cli/runtime-flags.js';
 import { REPO_ROOT } from './chart-support.js';
 
 /**
@@ -18,6 +18,8 @@ import { REPO_ROOT } from './chart-support.js';
  */
 
 const run = promisify(execFile);
+/** Node.js 24 LTS, the image's runtime (scripts/install-node24.sh; scripts/test.sh installs it). */
+const NODE24 = join(REPO_ROOT, '.tools/node24/node_modules/node/bin/node');
 const dockerfile = await readFile(join(REPO_ROOT, 'Dockerfile'), 'utf8');
 const dockerignore = await readFile(join(REPO_ROOT, '.dockerignore'), 'utf8');
 const lines = dockerfile.split('\n').map((l) => l.trim());
@@ -65,8 +67,10 @@ describe('Dockerfile', () => {
     assert.match(comment, /root.*only because mounting needs it/i);
   });
 
-  it('runs the driver with the Node.js flags the benchmarks measured (src/cli/runtime-flags.ts)', () => {
-    assert.deepEqual(JSON.parse(/^ENTRYPOINT (.*)$/m.exec(dockerfile)?.[1] ?? 'null'), ['node', ...DRIVER_NODE_FLAGS, '/app/dist/bundle/cli/main.js']);
+  it("runs the driver with the Node.js flags the benchmarks measured for the image's runtime (src/cli/runtime-flags.ts)", async () => {
+    assert.match(dockerfile, /^ARG NODE_IMAGE=node:24-slim$/m);
+    const { stdout: v8Version } = await run(NODE24, ['-p', 'process.versions.v8']);
+    assert.deepEqual(JSON.parse(/^ENTRYPOINT (.*)$/m.exec(dockerfile)?.[1] ?? 'null'), ['node', ...nodeFlagsFor(v8Version.trim()), '/app/dist/bundle/cli/main.js']);
   });
 
   it('copies only sources that exist and that .dockerignore lets into the context', async () => {
@@ -121,20 +125,20 @@ describe('the production dependency set starts the driver', () => {
     for (const dep of Object.keys(pkg.dependencies)) assert.ok(await exists(join(app, 'node_modules', dep, 'package.json')), `${dep} is installed`);
   });
 
-  const node24 = join(REPO_ROOT, '.tools/node24/node_modules/node/bin/node');
   const runtimes: [string, string][] = [[`this Node.js (${process.version})`, process.execPath]];
-  if (!process.version.startsWith('v24.')) runtimes.push(['Node.js 24 LTS (scripts/install-node24.sh)', node24]);
+  if (!process.version.startsWith('v24.')) runtimes.push(['Node.js 24 LTS (scripts/install-node24.sh)', NODE24]);
 
   for (const [name, nodeBinary] of runtimes) {
     it(`answers Probe and GetPluginInfo on ${name}`, async (t) => {
       assert.ok(await exists(nodeBinary), `${nodeBinary} exists: run scripts/install-node24.sh (scripts/test.sh does)`);
       const { stdout: version } = await run(nodeBinary, ['--version']);
       t.diagnostic(`node ${version.trim()}`);
-      if (nodeBinary === node24) assert.match(version, /^v24\./);
+      if (nodeBinary === NODE24) assert.match(version, /^v24\./);
       const work = await mkdtemp(join(tmpdir(), 'credmount-image-run-'));
       const endpoint = `unix://${join(work, 'csi.sock')}`;
       // The image's command line, from the DaemonSet: vault is the chart's default provider.
-      const child = spawn(nodeBinary, [...DRIVER_NODE_FLAGS, join(app, 'dist/bundle/cli/main.js'), 'driver', `--endpoint=${endpoint}`, '--node-id=image-test', `--state-dir=${join(work, 'state')}`, '--providers=vault', '--default-provider=vault', '--vault-address=https://vault.example:8200'], {
+      const { stdout: v8Version } = await run(nodeBinary, ['-p', 'process.versions.v8']);
+      const child = spawn(nodeBinary, [...nodeFlagsFor(v8Version.trim()), join(app, 'dist/bundle/cli/main.js'), 'driver', `--endpoint=${endpoint}`, '--node-id=image-test', `--state-dir=${join(work, 'state')}`, '--providers=vault', '--default-provider=vault', '--vault-address=https://vault.example:8200'], {
         cwd: app,
         env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'production' },
         stdio: ['ignore', 'pipe', 'pipe'],
