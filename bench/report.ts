@@ -29,7 +29,7 @@ export function renderReport(r: BenchResults, jsonName: string): string {
     '',
     'Details:',
     '',
-    `- first publish: ${r.firstPublish.latency.count} publishes, p90 ${r.firstPublish.latency.p90} ms, max ${r.firstPublish.latency.max} ms, ${r.firstPublish.fetchesPerPublish} backend fetch per publish, ${r.firstPublish.driverHandlerMeanMs} ms mean inside the driver's handler; unpublish p50 ${r.firstPublish.unpublish.p50} ms, p99 ${r.firstPublish.unpublish.p99} ms.`,
+    `- first publish: ${r.firstPublish.latency.count} publishes, p90 ${r.firstPublish.latency.p90} ms, max ${r.firstPublish.latency.max} ms, ${r.firstPublish.fetchesPerPublish} backend fetch per publish, ${r.firstPublish.driverHandlerMeanMs} ms mean inside the driver's handler; unpublish p50 ${r.firstPublish.unpublish.p50} ms, p99 ${r.firstPublish.unpublish.p99} ms${inServiceDetail(r)}.`,
     `- fresh republish: ${r.freshRepublish.latency.count} republishes of ${r.freshRepublish.volumes} volumes after ${r.freshRepublish.warmupRounds} rounds of warm-up (the first ${r.freshRepublish.latencyFirstRounds.count}, right after the publishes: p50 ${r.freshRepublish.latencyFirstRounds.p50} ms, p99 ${r.freshRepublish.latencyFirstRounds.p99} ms), p90 ${r.freshRepublish.latency.p90} ms, max ${r.freshRepublish.latency.max} ms; ${r.freshRepublish.driverHandlerMeanMs} ms mean inside the driver's handler (the rest of the round trip is gRPC, HTTP/2 and the client); through a @grpc/grpc-js client p50 ${r.freshRepublish.latencyGrpcJsClient.p50} ms, p99 ${r.freshRepublish.latencyGrpcJsClient.p99} ms.`,
     `- burst: wall times ${r.burst.wallMs.map((w) => `${w} ms`).join(', ')}; per call p50 ${r.burst.latency.p50} ms, p99 ${r.burst.latency.p99} ms, max ${r.burst.latency.max} ms.`,
     `- steady state: ${s.volumes} volumes every ${s.intervalMs} ms for ${s.seconds} s after ${s.warmupSeconds} s of the same (CPU over those: ${s.warmupCpuSecondsPer1000} s per 1,000): ${s.republishes} republishes${s.cpuSecondsPer1000ByThird === undefined || s.cpuSecondsPer1000ByThird.length === 0 ? '' : ` (CPU per 1,000 over each third of the window: ${s.cpuSecondsPer1000ByThird.join(', ')} s)`} (p50 ${s.latency.p50} ms, p99 ${s.latency.p99} ms), ${s.errors} errors, ${s.backendRequests} backend requests; RSS idle ${s.rssIdleMiB} MiB, after ${s.volumes} publishes ${s.rssAfterPublishMiB} MiB, while republishing ${s.rssSteadyMiB} MiB, peak ${s.rssPeakMiB} MiB, settled ${s.rssSettledMiB} MiB.`,
@@ -38,6 +38,12 @@ export function renderReport(r: BenchResults, jsonName: string): string {
     '',
   ];
   return lines.join('\n');
+}
+
+function inServiceDetail(r: BenchResults): string {
+  const later = r.firstPublish.inService;
+  if (later === undefined) return '';
+  return `; after ${later.afterPublishes} first publishes, ${later.latency.count} more: p50 ${later.latency.p50} ms, p90 ${later.latency.p90} ms, p99 ${later.latency.p99} ms, ${later.driverHandlerMeanMs} ms mean inside the handler`;
 }
 
 function backendRow(rate: BackendRate): string {

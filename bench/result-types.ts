@@ -48,6 +48,8 @@ export interface FirstPublishResult {
   readonly driverHandlerMeanMs: number;
   /** NodeUnpublishVolume round trips of the same volumes. */
   readonly unpublish: LatencySummary;
+  /** The same, measured once the driver has made `afterPublishes` first publishes (absent in results before session 9). */
+  readonly inService?: { readonly afterPublishes: number; readonly latency: LatencySummary; readonly driverHandlerMeanMs: number };
 }
 
 export interface FreshRepublishResult {

@@ -8,37 +8,48 @@ import { round, summarize } from '../stats.js';
  * 1. First publish: new pods one at a time, each a volume of 3 small secrets and a certificate
  * from the embedded provider (token check, policy, secret reads, key + certificate, tmpfs mount,
  * atomic write, metadata). Tokens are minted before timing; the time is the gRPC round trip.
- * Volumes are unpublished after each batch, so at most `batchSize` are mounted at once.
+ * Volumes are unpublished after each batch, so at most `batchSize` are mounted at once. Then again
+ * once the driver has made `inServiceAfter` first publishes (plan.ts says why).
  */
 export async function measureFirstPublish(plan: Plan['firstPublish']): Promise<FirstPublishResult> {
   const node = await BenchNode.start();
   try {
     const objects = node.objectsWithCertificate();
-    const publishMs: number[] = [];
-    const unpublishMs: number[] = [];
     let errors = 0;
+    const batch = async (publishMs: number[], unpublishMs: number[]) => {
+      errors += await publishAll(node, Array.from({ length: plan.batchSize }, () => node.pod(objects)), publishMs, unpublishMs);
+    };
 
     // Warm-up: JIT, the JWKS fetch, the first mount: not what a node in service pays per pod.
     await publishAll(node, Array.from({ length: plan.warmup }, () => node.pod(objects)), [], []);
-
     const fetchesBefore = await node.backendFetches();
-    const handlerBefore = await node.publishHandlerTime();
-    for (let batch = 0; batch < plan.batches; batch++) {
-      const pods = Array.from({ length: plan.batchSize }, () => node.pod(objects));
-      errors += await publishAll(node, pods, publishMs, unpublishMs);
-    }
+    const measured = await measuredBatches(node, plan.batches, (publishMs, unpublishMs) => batch(publishMs, unpublishMs));
     const fetches = (await node.backendFetches()) - fetchesBefore;
-    const handler = await node.publishHandlerTime();
+
+    // A driver in service: on, unmeasured, until inServiceAfter first publishes, then measured again.
+    for (let done = plan.warmup + plan.batches * plan.batchSize; done < plan.inServiceAfter; done += plan.batchSize) await batch([], []);
+    const inService = await measuredBatches(node, plan.inServiceBatches, (publishMs) => batch(publishMs, []));
     return {
-      latency: summarize(publishMs),
+      latency: summarize(measured.publishMs),
       errors,
-      fetchesPerPublish: round(fetches / Math.max(1, publishMs.length)),
-      driverHandlerMeanMs: round(((handler.sum - handlerBefore.sum) * 1000) / Math.max(1, handler.count - handlerBefore.count)),
-      unpublish: summarize(unpublishMs),
+      fetchesPerPublish: round(fetches / Math.max(1, measured.publishMs.length)),
+      driverHandlerMeanMs: measured.handlerMeanMs,
+      unpublish: summarize(measured.unpublishMs),
+      inService: { afterPublishes: plan.inServiceAfter, latency: summarize(inService.publishMs), driverHandlerMeanMs: inService.handlerMeanMs },
     };
   } finally {
     await node.stop();
   }
+}
+
+/** `batches` runs of `run`, with the round trips it records and the driver's mean handler time over them. */
+async function measuredBatches(node: BenchNode, batches: number, run: (publishMs: number[], unpublishMs: number[]) => Promise<void>) {
+  const publishMs: number[] = [];
+  const unpublishMs: number[] = [];
+  const before = await node.publishHandlerTime();
+  for (let i = 0; i < batches; i++) await run(publishMs, unpublishMs);
+  const after = await node.publishHandlerTime();
+  return { publishMs, unpublishMs, handlerMeanMs: round(((after.sum - before.sum) * 1000) / Math.max(1, after.count - before.count)) };
 }
 
 /** Publish `pods` one by one, then unpublish them; returns the number of failed calls. */
