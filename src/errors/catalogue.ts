@@ -10,6 +10,13 @@ function define<A extends unknown[]>(code: string, status: StatusName, message: 
   return Object.assign(factory, { code, status });
 }
 
+/**
+ * The key kubelet puts the pod's service-account tokens under (in `secrets` or `volume_context`).
+ * Defined here, in the lowest room, because the messages below name it and every room that knows
+ * it (kubelet/, which reads it; observability/, which keeps it out of logs) can import from here.
+ */
+export const SERVICE_ACCOUNT_TOKENS_KEY = 'csi.storage.k8s.io/serviceAccount.tokens';
+
 export const Errors = {
   // --- request shape (csi/, kubelet/) ---
   fieldMissing: define('CM_FIELD_MISSING', 'INVALID_ARGUMENT', (field: string) => `${field} is required`, (f) => f),
@@ -17,40 +24,40 @@ export const Errors = {
   tokensMissing: define(
     'CM_TOKENS_MISSING',
     'INVALID_ARGUMENT',
-    () => 'csi.storage.k8s.io/serviceAccount.tokens is missing from secrets and volume_context: the CSIDriver object must set tokenRequests',
-    () => 'csi.storage.k8s.io/serviceAccount.tokens',
+    () => `${SERVICE_ACCOUNT_TOKENS_KEY} is missing from secrets and volume_context: the CSIDriver object must set tokenRequests`,
+    () => SERVICE_ACCOUNT_TOKENS_KEY,
   ),
   tokensMalformed: define(
     'CM_TOKENS_MALFORMED',
     'INVALID_ARGUMENT',
-    (where: string, reason: string) => `${where}["csi.storage.k8s.io/serviceAccount.tokens"] is not valid: ${reason}`,
-    () => 'csi.storage.k8s.io/serviceAccount.tokens',
+    (where: string, reason: string) => `${where}[${JSON.stringify(SERVICE_ACCOUNT_TOKENS_KEY)}] is not valid: ${reason}`,
+    () => SERVICE_ACCOUNT_TOKENS_KEY,
   ),
   tokenMalformed: define(
     'CM_TOKEN_MALFORMED',
     'INVALID_ARGUMENT',
     (audience: string, reason: string) => `service-account token for audience ${JSON.stringify(audience)} is malformed: ${reason}`,
-    () => 'csi.storage.k8s.io/serviceAccount.tokens',
+    () => SERVICE_ACCOUNT_TOKENS_KEY,
   ),
   tokenExpired: define(
     'CM_TOKEN_EXPIRED',
     'INVALID_ARGUMENT',
     (audience: string, expiredAt: string) => `service-account token for audience ${JSON.stringify(audience)} expired at ${expiredAt}`,
-    () => 'csi.storage.k8s.io/serviceAccount.tokens',
+    () => SERVICE_ACCOUNT_TOKENS_KEY,
   ),
   tokenIdentityMismatch: define(
     'CM_TOKEN_IDENTITY_MISMATCH',
     'INVALID_ARGUMENT',
     (audience: string, claim: string, expected: string, actual: string) =>
       `service-account token for audience ${JSON.stringify(audience)} belongs to another identity: claim ${claim} is ${JSON.stringify(actual)} but the pod's is ${JSON.stringify(expected)}`,
-    () => 'csi.storage.k8s.io/serviceAccount.tokens',
+    () => SERVICE_ACCOUNT_TOKENS_KEY,
   ),
   tokenAudienceMissing: define(
     'CM_TOKEN_AUDIENCE_MISSING',
     'INVALID_ARGUMENT',
     (audience: string, available: readonly string[]) =>
       `no service-account token for audience ${JSON.stringify(audience)} (kubelet sent ${available.length === 0 ? 'none' : available.map((a) => JSON.stringify(a)).join(', ')}): add it to the CSIDriver's tokenRequests`,
-    () => 'csi.storage.k8s.io/serviceAccount.tokens',
+    () => SERVICE_ACCOUNT_TOKENS_KEY,
   ),
   unknownProvider: define(
     'CM_UNKNOWN_PROVIDER',
@@ -100,7 +107,7 @@ export const Errors = {
     'CM_TOKEN_REJECTED',
     'UNAUTHENTICATED',
     (audience: string, reason: string) => `service-account token for audience ${JSON.stringify(audience)} was rejected: ${reason}`,
-    () => 'csi.storage.k8s.io/serviceAccount.tokens',
+    () => SERVICE_ACCOUNT_TOKENS_KEY,
   ),
   providerConfigInvalid: define(
     'CM_PROVIDER_CONFIG_INVALID',

@@ -13,8 +13,11 @@ export const PodInfoKeys = {
   ephemeral: 'csi.storage.k8s.io/ephemeral',
 } as const;
 
-/** JSON `{"<audience>": {"token": ..., "expirationTimestamp": ...}}`, in `secrets` (1.35+, opt-in) or `volume_context`. */
-export const SERVICE_ACCOUNT_TOKENS_KEY = 'csi.storage.k8s.io/serviceAccount.tokens';
+/**
+ * JSON `{"<audience>": {"token": ..., "expirationTimestamp": ...}}`, in `secrets` (1.35+, opt-in) or
+ * `volume_context`. Defined with the error catalogue, whose messages name it (errors/ is below every room).
+ */
+export { SERVICE_ACCOUNT_TOKENS_KEY } from '../errors/catalogue.js';
 
 /** The pod attribute that names the provider; it is not passed to the provider as a parameter. */
 export const PROVIDER_ATTRIBUTE = 'provider';

@@ -1,10 +1,9 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { SERVICE_ACCOUNT_TOKENS_KEY } from '../errors/catalogue.js';
 import { CENSORED, censorSensitiveKeys } from './log-censor.js';
 
 export type { Logger } from 'pino';
 
-/** The key kubelet puts the pod's service-account tokens under in `volume_context`. */
-const TOKENS_KEY = 'csi.storage.k8s.io/serviceAccount.tokens';
 
 /**
  * Keys whose values never reach a log line, at any depth. They are a second line of defence: the
@@ -23,7 +22,7 @@ export const SENSITIVE_LOG_KEYS: ReadonlySet<string> = new Set([
   'password',
   'authorization',
   'Authorization',
-  TOKENS_KEY,
+  SERVICE_ACCOUNT_TOKENS_KEY,
   // Credentials of the driver itself (Kubernetes API) and of backends, under their usual names.
   'bearerToken',
   'accessToken',
@@ -40,7 +39,7 @@ export const SENSITIVE_LOG_KEYS: ReadonlySet<string> = new Set([
  */
 export const REDACT_PATHS: readonly string[] = [
   ...[...SENSITIVE_LOG_KEYS].map((key) => (/^[A-Za-z_$][\w$]*$/.test(key) ? key : `[${JSON.stringify(key)}]`)),
-  `volume_context[${JSON.stringify(TOKENS_KEY)}]`,
+  `volume_context[${JSON.stringify(SERVICE_ACCOUNT_TOKENS_KEY)}]`,
   'headers.authorization',
   'headers.Authorization',
 ];
