@@ -1,15 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { parseDriverConfig } from '../../src/cli/config.js';
 import { startDriver, type DriverApp } from '../../src/cli/driver-app.js';
-import { KubeletSimulator } from '../../src/cli/kubelet-sim/kubelet-simulator.js';
+import type { KubeletSimulator } from '../../src/cli/kubelet-sim/kubelet-simulator.js';
 import type { SimulatedPod } from '../../src/cli/kubelet-sim/simulated-pod.js';
-import { createLogger, silentLogger } from '../../src/observability/logger.js';
-import { ManualClock } from '../../src/volumes/clock.js';
-import { unmountAllBelow } from './e2e-world.js';
+import type { ManualClock } from '../../src/volumes/clock.js';
+import { nodeDriverFlags, nodeDriverLogger, nodePod, startInProcessNode, stopInProcessNode, type InProcessNode } from './in-process-node.js';
 import { federatedPrincipal, GcpTestServer, gkePrincipal, type PoolProvider } from './gcp-server/index.js';
 
 /** The project every test secret lives in. */
@@ -34,23 +28,26 @@ export interface GcpWorldOptions {
  * unix socket and volumes are real tmpfs mounts.
  */
 export class GcpWorld {
+  readonly workdir: string;
+  readonly clock: ManualClock;
+  readonly simulator: KubeletSimulator;
+
   private constructor(
-    readonly workdir: string,
-    readonly clock: ManualClock,
-    readonly simulator: KubeletSimulator,
+    private readonly node: InProcessNode,
     readonly google: GcpTestServer,
     readonly driver: DriverApp,
     readonly audience: string,
     readonly form: 'federation' | 'gke',
-  ) {}
+  ) {
+    this.workdir = node.workdir;
+    this.clock = node.clock;
+    this.simulator = node.simulator;
+  }
 
   static async start(options: GcpWorldOptions = {}): Promise<GcpWorld> {
     const form = options.form ?? 'federation';
-    const workdir = await mkdtemp(join(tmpdir(), 'credmount-gcp-'));
-    const clock = new ManualClock(Date.now());
-    const now = () => new Date(clock.now());
-    const endpoint = `unix://${join(workdir, 'csi.sock')}`;
-    const simulator = await KubeletSimulator.start({ endpoint, kubeletRoot: join(workdir, 'kubelet'), now });
+    const node = await startInProcessNode('gcp');
+    const { clock, simulator } = node;
     const google = await GcpTestServer.start({
       now: () => clock.now(),
       jwksUrl: simulator.jwks.jwksUri,
@@ -61,11 +58,7 @@ export class GcpWorld {
         ? ['--gcp-workload-identity-provider', google.addPoolProvider(POOL)]
         : (google.addGkeCluster(CLUSTER), ['--gcp-gke-cluster', `projects/${CLUSTER.project}/locations/${CLUSTER.location}/clusters/${CLUSTER.name}`]);
     const config = parseDriverConfig([
-      '--endpoint', endpoint,
-      '--state-dir', join(workdir, 'state'),
-      '--node-id', 'gcp-node',
-      '--providers', 'gcp',
-      '--default-provider', 'gcp',
+      ...nodeDriverFlags(node, 'gcp-node', 'gcp'),
       ...exchange,
       '--gcp-sts-endpoint', google.url,
       '--gcp-identity-binding-endpoint', `${google.url}/gke/v1/identitybindingtoken`,
@@ -76,9 +69,8 @@ export class GcpWorld {
       ...(options.driverArgs ?? []),
     ]);
     // No jitter: refresh exactly when due, so request counts are exact.
-    const logger = options.logFile === undefined ? silentLogger() : createLogger({ level: 'debug', destination: pino.destination({ dest: options.logFile, sync: true }) });
-    const driver = await startDriver(config, { clock, logger, random: () => 0 });
-    return new GcpWorld(workdir, clock, simulator, google, driver, form === 'federation' ? FEDERATION_AUDIENCE : GKE_AUDIENCE, form);
+    const driver = await startDriver(config, { clock, logger: nodeDriverLogger(options.logFile), random: () => 0 });
+    return new GcpWorld(node, google, driver, form === 'federation' ? FEDERATION_AUDIENCE : GKE_AUDIENCE, form);
   }
 
   /** The federated principal of a Kubernetes service account (what IAM bindings name). */
@@ -97,23 +89,10 @@ export class GcpWorld {
 
   pod(secrets: string, overrides: Partial<SimulatedPod> & { parameters?: Record<string, string> } = {}): SimulatedPod {
     const { parameters, ...rest } = overrides;
-    return {
-      namespace: 'demo',
-      name: `app-${randomUUID().slice(0, 8)}`,
-      uid: randomUUID(),
-      serviceAccountName: 'app',
-      volumeName: 'gcp-secrets',
-      attributes: { provider: 'gcp', secrets, ...(parameters ?? {}) },
-      audiences: [this.audience],
-      ...rest,
-    };
+    return nodePod({ volumeName: 'gcp-secrets', attributes: { provider: 'gcp', secrets, ...(parameters ?? {}) }, audiences: [this.audience] }, rest);
   }
 
-  async stop(): Promise<void> {
-    await this.simulator.stop().catch(() => undefined);
-    await this.driver.stop().catch(() => undefined);
-    await this.google.stop().catch(() => undefined);
-    await unmountAllBelow(this.workdir);
-    await rm(this.workdir, { recursive: true, force: true });
+  stop(): Promise<void> {
+    return stopInProcessNode(this.node, this.driver, [this.google]);
   }
 }

@@ -1,15 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseDriverConfig } from '../../src/cli/config.js';
 import { startDriver, type DriverApp } from '../../src/cli/driver-app.js';
-import { KubeletSimulator } from '../../src/cli/kubelet-sim/kubelet-simulator.js';
+import type { KubeletSimulator } from '../../src/cli/kubelet-sim/kubelet-simulator.js';
 import type { SimulatedPod } from '../../src/cli/kubelet-sim/simulated-pod.js';
-import { pino } from 'pino';
-import { createLogger, silentLogger } from '../../src/observability/logger.js';
-import { ManualClock } from '../../src/volumes/clock.js';
-import { unmountAllBelow } from './e2e-world.js';
+import type { ManualClock } from '../../src/volumes/clock.js';
+import { nodeDriverFlags, nodeDriverLogger, nodePod, startInProcessNode, stopInProcessNode, type InProcessNode } from './in-process-node.js';
 import { VaultTestServer } from './vault-server/index.js';
 import type { VaultTestServerOptions } from './vault-server/types.js';
 
@@ -19,22 +13,25 @@ import type { VaultTestServerOptions } from './vault-server/types.js';
  * over the CSI unix socket and volumes are real tmpfs mounts.
  */
 export class VaultWorld {
+  readonly workdir: string;
+  readonly clock: ManualClock;
+  readonly simulator: KubeletSimulator;
+
   private constructor(
-    readonly workdir: string,
-    readonly clock: ManualClock,
-    readonly simulator: KubeletSimulator,
+    private readonly node: InProcessNode,
     readonly vault: VaultTestServer,
     readonly driver: DriverApp,
-  ) {}
+  ) {
+    this.workdir = node.workdir;
+    this.clock = node.clock;
+    this.simulator = node.simulator;
+  }
 
   static async start(
     options: { vault?: Omit<VaultTestServerOptions, 'now' | 'jwksUrl'>; driverArgs?: readonly string[]; logFile?: string; tokenTtlSeconds?: number; tokenMaxTtlSeconds?: number } = {},
   ): Promise<VaultWorld> {
-    const workdir = await mkdtemp(join(tmpdir(), 'credmount-vault-'));
-    const clock = new ManualClock(Date.now());
-    const now = () => new Date(clock.now());
-    const endpoint = `unix://${join(workdir, 'csi.sock')}`;
-    const simulator = await KubeletSimulator.start({ endpoint, kubeletRoot: join(workdir, 'kubelet'), now });
+    const node = await startInProcessNode('vault');
+    const { clock, simulator } = node;
     const vault = await VaultTestServer.start({ ...(options.vault ?? {}), now: () => clock.now(), jwksUrl: simulator.jwks.jwksUri });
     vault.configureKubernetesAuth('kubernetes', { jwksUrl: simulator.jwks.jwksUri });
     vault.addPolicy('app', ['secret/data/app/*', 'kv/app/*', 'database/creds/app', 'sys/leases/renew', 'pki/issue/app']);
@@ -47,40 +44,22 @@ export class VaultWorld {
       ...(options.tokenMaxTtlSeconds === undefined ? {} : { tokenMaxTtlSeconds: options.tokenMaxTtlSeconds }),
     });
     const config = parseDriverConfig([
-      '--endpoint', endpoint,
-      '--state-dir', join(workdir, 'state'),
-      '--node-id', 'vault-node',
-      '--providers', 'vault',
-      '--default-provider', 'vault',
+      ...nodeDriverFlags(node, 'vault-node', 'vault'),
       '--vault-address', vault.url,
       '--vault-refresh-interval', '5m',
       ...(options.driverArgs ?? []),
     ]);
     // No jitter: refresh exactly when the backend's numbers say, so request counts are exact.
-    const logger = options.logFile === undefined ? silentLogger() : createLogger({ level: 'debug', destination: pino.destination({ dest: options.logFile, sync: true }) });
-    const driver = await startDriver(config, { clock, logger, random: () => 0 });
-    return new VaultWorld(workdir, clock, simulator, vault, driver);
+    const driver = await startDriver(config, { clock, logger: nodeDriverLogger(options.logFile), random: () => 0 });
+    return new VaultWorld(node, vault, driver);
   }
 
   pod(objects: string, overrides: Partial<SimulatedPod> & { parameters?: Record<string, string> } = {}): SimulatedPod {
     const { parameters, ...rest } = overrides;
-    return {
-      namespace: 'demo',
-      name: `app-${randomUUID().slice(0, 8)}`,
-      uid: randomUUID(),
-      serviceAccountName: 'app',
-      volumeName: 'vault-creds',
-      attributes: { provider: 'vault', roleName: 'app', objects, ...(parameters ?? {}) },
-      audiences: ['vault'],
-      ...rest,
-    };
+    return nodePod({ volumeName: 'vault-creds', attributes: { provider: 'vault', roleName: 'app', objects, ...(parameters ?? {}) }, audiences: ['vault'] }, rest);
   }
 
-  async stop(): Promise<void> {
-    await this.simulator.stop().catch(() => undefined);
-    await this.driver.stop().catch(() => undefined);
-    await this.vault.stop().catch(() => undefined);
-    await unmountAllBelow(this.workdir);
-    await rm(this.workdir, { recursive: true, force: true });
+  stop(): Promise<void> {
+    return stopInProcessNode(this.node, this.driver, [this.vault]);
   }
 }

@@ -1,15 +1,12 @@
-import { randomUUID, X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { parseDriverConfig } from '../../../src/cli/config.js';
 import { startDriver, type DriverApp } from '../../../src/cli/driver-app.js';
-import { KubeletSimulator } from '../../../src/cli/kubelet-sim/kubelet-simulator.js';
+import type { KubeletSimulator } from '../../../src/cli/kubelet-sim/kubelet-simulator.js';
 import type { SimulatedPod } from '../../../src/cli/kubelet-sim/simulated-pod.js';
-import { createLogger, silentLogger } from '../../../src/observability/logger.js';
-import { ManualClock } from '../../../src/volumes/clock.js';
-import { unmountAllBelow } from '../e2e-world.js';
+import type { ManualClock } from '../../../src/volumes/clock.js';
+import { nodeDriverFlags, nodeDriverLogger, nodePod, startInProcessNode, stopInProcessNode, type InProcessNode } from '../in-process-node.js';
 import { VaultTestServer } from '../vault-server/index.js';
 import { KubeApiTestServer } from './server.js';
 
@@ -20,15 +17,21 @@ import { KubeApiTestServer } from './server.js';
  * The background renewal timer is driven by hand (`renew()`), so tests decide when it runs.
  */
 export class CertWorld {
+  readonly workdir: string;
+  readonly clock: ManualClock;
+  readonly simulator: KubeletSimulator;
+
   private constructor(
-    readonly workdir: string,
-    readonly clock: ManualClock,
-    readonly simulator: KubeletSimulator,
+    private readonly node: InProcessNode,
     readonly kube: KubeApiTestServer,
     readonly vault: VaultTestServer,
     public driver: DriverApp,
     private readonly restartDriverWith: () => Promise<DriverApp>,
-  ) {}
+  ) {
+    this.workdir = node.workdir;
+    this.clock = node.clock;
+    this.simulator = node.simulator;
+  }
 
   /** Stop the driver and start a new one on the same socket and state directory (a driver restart). */
   async restartDriver(): Promise<void> {
@@ -37,41 +40,25 @@ export class CertWorld {
   }
 
   static async start(options: { driverArgs?: readonly string[]; logFile?: string; tokenTtlSeconds?: number } = {}): Promise<CertWorld> {
-    const workdir = await mkdtemp(join(tmpdir(), 'credmount-certs-'));
-    const clock = new ManualClock(Date.now());
-    const now = () => new Date(clock.now());
-    const endpoint = `unix://${join(workdir, 'csi.sock')}`;
-    const simulator = await KubeletSimulator.start({ endpoint, kubeletRoot: join(workdir, 'kubelet'), now, ...(options.tokenTtlSeconds === undefined ? {} : { tokenTtlSeconds: options.tokenTtlSeconds }) });
+    const node = await startInProcessNode('certs', options.tokenTtlSeconds === undefined ? {} : { tokenTtlSeconds: options.tokenTtlSeconds });
+    const { clock, simulator } = node;
     const kube = await KubeApiTestServer.start({ jwksUrl: simulator.jwks.jwksUri, issuer: simulator.issuer.issuer, now: () => clock.now() });
     const vault = await VaultTestServer.start({ now: () => clock.now(), jwksUrl: simulator.jwks.jwksUri });
     vault.configureKubernetesAuth('kubernetes', { jwksUrl: simulator.jwks.jwksUri });
     const config = parseDriverConfig([
-      '--endpoint', endpoint,
-      '--state-dir', join(workdir, 'state'),
-      '--node-id', 'cert-node',
-      '--providers', 'certificates',
-      '--default-provider', 'certificates',
+      ...nodeDriverFlags(node, 'cert-node', 'certificates'),
       '--kube-api-server', kube.url,
       '--vault-address', vault.url,
       ...(options.driverArgs ?? []),
     ]);
-    const logger = options.logFile === undefined ? silentLogger() : createLogger({ level: 'debug', destination: pino.destination({ dest: options.logFile, sync: true }) });
+    const logger = nodeDriverLogger(options.logFile);
     // No jitter, and no real-time renewal timer: the test moves the clock and calls renew().
     const start = () => startDriver(config, { clock, logger, random: () => 0, renewalIntervalMs: 24 * 3_600_000 });
-    return new CertWorld(workdir, clock, simulator, kube, vault, await start(), start);
+    return new CertWorld(node, kube, vault, await start(), start);
   }
 
   pod(attributes: Record<string, string>, overrides: Partial<SimulatedPod> = {}): SimulatedPod {
-    return {
-      namespace: 'demo',
-      name: `app-${randomUUID().slice(0, 8)}`,
-      uid: randomUUID(),
-      serviceAccountName: 'app',
-      volumeName: 'tls',
-      attributes,
-      audiences: ['', 'vault'],
-      ...overrides,
-    };
+    return nodePod({ volumeName: 'tls', attributes, audiences: ['', 'vault'] }, overrides);
   }
 
   /** The background timer's pass, as the driver's interval would run it. */
@@ -79,13 +66,8 @@ export class CertWorld {
     return this.driver.volumes.renewDue();
   }
 
-  async stop(): Promise<void> {
-    await this.simulator.stop().catch(() => undefined);
-    await this.driver.stop().catch(() => undefined);
-    await this.kube.stop().catch(() => undefined);
-    await this.vault.stop().catch(() => undefined);
-    await unmountAllBelow(this.workdir);
-    await rm(this.workdir, { recursive: true, force: true });
+  stop(): Promise<void> {
+    return stopInProcessNode(this.node, this.driver, [this.kube, this.vault]);
   }
 }
 
