@@ -4,7 +4,6 @@ import { CENSORED, censorSensitiveKeys } from './log-censor.js';
 
 export type { Logger } from 'pino';
 
-
 /**
  * Keys whose values never reach a log line, at any depth. They are a second line of defence: the
  * code never hands tokens, secret values or keys to the logger in the first place (a test proves
