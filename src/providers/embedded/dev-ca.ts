@@ -1,4 +1,4 @@
-import { randomBytes, sign, webcrypto, type KeyObject } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { Errors } from '../../errors/catalogue.js';
 import type { x509 } from '../x509.js';
 import { buildCertificate, commonNameDer, ExtendedKeyUsage, KeyUsage, pem, subjectKeyIdentifier, type SubjectAltNames } from './certificate-der.js';
@@ -6,12 +6,17 @@ import type { CertificateNames } from './node-key.js';
 
 /**
  * The embedded provider's development CA: a self-signed ECDSA P-256 root made in memory when the
- * first certificate is asked for. Its private key is a non-extractable WebCrypto key — it cannot
- * be exported, so it is never written anywhere; a restart makes a new CA (pods get the new
- * `ca.crt` on their next refresh). For demos and development only.
+ * first certificate is asked for. Its private key lives only in a node:crypto KeyObject that no
+ * code exports — it is never written anywhere, and a KeyObject prints and serialises without its
+ * key material; a restart makes a new CA (pods get the new `ca.crt` on their next refresh). For
+ * demos and development only.
  *
- * Certificates are encoded by certificate-der.ts and signed through WebCrypto (on the thread
- * pool); @peculiar/x509 is loaded only to check a CSR from elsewhere (`sign`).
+ * Not a WebCrypto key: node:crypto's sign() signs in place (~0.05 ms) where WebCrypto's sign() is
+ * a thread-pool round trip, and Node.js 24 deprecates passing a CryptoKey to node:crypto (DEP0203,
+ * a warning on every driver's first certificate until session 9).
+ *
+ * Certificates are encoded by certificate-der.ts; @peculiar/x509 is loaded only to check a CSR from
+ * elsewhere (`sign`).
  */
 
 export interface DevCaOptions {
@@ -65,8 +70,8 @@ const DAY_MS = 86_400_000;
 
 export class DevCa {
   private constructor(
-    /** Non-extractable: WebCrypto refuses to export it. */
-    private readonly privateKey: webcrypto.CryptoKey,
+    /** Never exported (see the class comment). */
+    private readonly privateKey: KeyObject,
     private readonly subject: Uint8Array,
     private readonly keyIdentifier: Uint8Array,
     private readonly pem: string,
@@ -74,9 +79,12 @@ export class DevCa {
 
   static async create(options: DevCaOptions = {}): Promise<DevCa> {
     const now = options.now ?? new Date();
-    // 1. the key: non-extractable, so no code path can serialise it
-    const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-    const spki = new Uint8Array(await webcrypto.subtle.exportKey('spki', keys.publicKey));
+    // 1. the key: generated with its encodings (no generated KeyObject is exported — key-encoding.ts
+    //    says why that matters on Node.js 20), the private one read into a KeyObject and its bytes zeroed
+    const generated = generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } });
+    const privateKey = createPrivateKey({ key: generated.privateKey, format: 'der', type: 'pkcs8' });
+    generated.privateKey.fill(0);
+    const spki = new Uint8Array(generated.publicKey);
     // 2. the self-signed root, marked as a CA that signs only end-entity certificates
     const subject = commonNameDer(options.commonName ?? `credmount embedded dev CA ${randomBytes(4).toString('hex')}`);
     const der = await buildCertificate(
@@ -91,9 +99,9 @@ export class DevCa {
         keyUsages: KeyUsage.keyCertSign | KeyUsage.cRLSign | KeyUsage.digitalSignature,
         extendedKeyUsages: [],
       },
-      signerFor(keys.privateKey),
+      signerFor(privateKey),
     );
-    return new DevCa(keys.privateKey, subject, subjectKeyIdentifier(spki), pem(der, 'CERTIFICATE'));
+    return new DevCa(privateKey, subject, subjectKeyIdentifier(spki), pem(der, 'CERTIFICATE'));
   }
 
   /** The CA certificate, PEM — what pods get as `ca.crt`. */
@@ -144,15 +152,9 @@ export class DevCa {
   }
 }
 
-/**
- * ECDSA with SHA-256, the signature DER-encoded as X.509 wants it. node:crypto's sign() takes the
- * non-extractable WebCrypto key as it is (nothing is exported) and signs in place in ~0.05 ms,
- * where WebCrypto's sign() is a thread-pool round trip that cost a publish ~1 ms of waiting.
- */
-function signerFor(key: webcrypto.CryptoKey) {
-  // Node.js documents CryptoKey among sign()'s key types; @types/node lists only KeyObject forms.
-  const signingKey = key as unknown as KeyObject;
-  return async (tbs: Uint8Array) => sign('sha256', tbs, signingKey);
+/** ECDSA with SHA-256, the signature DER-encoded as X.509 wants it; node:crypto signs in place. */
+function signerFor(key: KeyObject) {
+  return async (tbs: Uint8Array) => sign('sha256', tbs, key);
 }
 
 /** 16 random bytes, positive and without a leading zero byte, so its DER form keeps all 16. */

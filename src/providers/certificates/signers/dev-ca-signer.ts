@@ -6,7 +6,7 @@ import type { SignedCertificate, SignInput, Signer } from './signer.js';
 
 /**
  * The built-in development CA (the embedded provider's DevCa, one per driver process, its key
- * non-extractable and held only in memory). Signs whatever names the volume asks for: for demos
+ * held only in memory and never exported). Signs whatever names the volume asks for: for demos
  * and development, never for production trust.
  */
 export class DevCaSigner implements Signer {

@@ -1,13 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { inspect, promisify } from 'node:util';
 import { DevCa } from '../../../../src/providers/embedded/dev-ca.js';
 import { generatePodKeyPair } from '../../../../src/providers/embedded/key-pair.js';
 import { createCertificateRequest, generateNodeKeyPair } from '../../../../src/providers/embedded/node-key.js';
 import { x509 } from '../../../../src/providers/x509.js';
 
 describe('dev CA', () => {
-  it('is a self-signed ECDSA P-256 CA for end-entity certificates whose private key cannot be exported', async () => {
+  it('is a self-signed ECDSA P-256 CA for end-entity certificates whose private key does not print or serialise', async () => {
     const now = new Date();
     const ca = await DevCa.create({ now });
     const certificate = new X509Certificate(ca.certificatePem());
@@ -29,9 +31,30 @@ describe('dev CA', () => {
     assert.ok((usage & x509.KeyUsageFlags.keyCertSign) !== 0 && (usage & x509.KeyUsageFlags.cRLSign) !== 0);
     assert.ok(parsed.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId);
 
-    const privateKey = (ca as unknown as { privateKey: webcrypto.CryptoKey }).privateKey;
-    assert.equal(privateKey.extractable, false);
-    await assert.rejects(webcrypto.subtle.exportKey('pkcs8', privateKey));
+    // The key is the certificate's, and nothing that prints or serialises the CA shows it.
+    const privateKey = (ca as unknown as { privateKey: KeyObject }).privateKey;
+    assert.equal(privateKey.type, 'private');
+    assert.deepEqual(createPublicKey(privateKey).export({ type: 'spki', format: 'der' }), certificate.publicKey.export({ type: 'spki', format: 'der' }));
+    const scalar = Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url');
+    assert.equal(scalar.length, 32);
+    for (const shown of [inspect(ca, { depth: 10, showHidden: true }), JSON.stringify(ca), inspect(privateKey, { showHidden: true })]) {
+      for (const encoding of ['hex', 'base64', 'base64url'] as const) assert.ok(!shown.includes(scalar.toString(encoding)), `the key shows in ${shown.slice(0, 80)}`);
+    }
+  });
+
+  it("signs without node:crypto's deprecated CryptoKey input (DEP0203 on Node.js 24): a deprecation is an error here", async () => {
+    const devCa = new URL('../../../../src/providers/embedded/dev-ca.js', import.meta.url).href;
+    const keyPair = new URL('../../../../src/providers/embedded/key-pair.js', import.meta.url).href;
+    const script = `
+      const { DevCa } = await import(${JSON.stringify(devCa)});
+      const { generatePodKeyPair } = await import(${JSON.stringify(keyPair)});
+      const ca = await DevCa.create();
+      const pair = await generatePodKeyPair('ECDSA', 256);
+      await ca.issue({ commonName: 'a', dnsNames: [], ipAddresses: [], uris: [], ...pair, ttlMs: 60_000, now: new Date() });
+      console.log('issued');`;
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--throw-deprecation', '--input-type=module', '-e', script]);
+    assert.equal(stdout.trim(), 'issued');
+    assert.equal(stderr, '');
   });
 
   it('issues for a node-made key: the names given, a random serial, the requested lifetime, chained to the CA', async () => {
