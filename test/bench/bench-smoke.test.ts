@@ -82,7 +82,9 @@ describe('benchmark runner, smoke mode', () => {
     assert.ok(s.republishes >= s.volumes, `${s.republishes} republishes`);
     sane(s.latency, 'steadyState', s.republishes);
     assert.ok(s.cpuSecondsPer1000 >= 0 && s.cpuSecondsPer1000 < 1_000, `cpu ${s.cpuSecondsPer1000}`);
-    assert.ok(s.warmupCpuSecondsPer1000 > 0 && s.warmupCpuSecondsPer1000 < 1_000, `warm-up cpu ${s.warmupCpuSecondsPer1000}`);
+    // /proc counts CPU in 10 ms ticks: ~10 republishes in the smoke plan's 0.5 s warm-up can take
+    // less than one (CI saw 0 once), as the measured window's figure may, which is held to >= 0 too.
+    assert.ok(s.warmupCpuSecondsPer1000 >= 0 && s.warmupCpuSecondsPer1000 < 1_000, `warm-up cpu ${s.warmupCpuSecondsPer1000}`);
     assert.equal(s.cpuSecondsPer1000ByThird?.length, 3, 'CPU over each third of the window');
     for (const third of s.cpuSecondsPer1000ByThird ?? []) assert.ok(third >= 0 && third < 1_000, `cpu third ${third}`);
     for (const key of ['rssIdleMiB', 'rssAfterPublishMiB', 'rssPeakMiB', 'rssSteadyMiB', 'rssSettledMiB'] as const) {
