@@ -55,7 +55,8 @@ export function checkServiceAccountToken(entry: TokenEntry, identity: PodIdentit
   const expiresAt = new Date(Math.min(exp * 1000, entry.expirationTimestamp.getTime()));
   if (expiresAt.getTime() <= now.getTime()) throw Errors.tokenExpired(audience, formatRfc3339(expiresAt));
 
-  return Object.freeze({ audience, token, expiresAt });
+  const serviceAccountUid = typeof serviceAccount?.['uid'] === 'string' ? serviceAccount['uid'] : '';
+  return Object.freeze({ audience, token, expiresAt, serviceAccountUid });
 }
 
 /** Decoded claims of the last few hundred tokens: the same JWT comes with every republish. */

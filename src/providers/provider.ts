@@ -19,6 +19,13 @@ export interface ServiceAccountToken {
   /** The JWT itself. Secret: never log it, never put it in an error or on disk. */
   readonly token: string;
   readonly expiresAt: Date;
+  /**
+   * Its `kubernetes.io.serviceaccount.uid` claim, or `''` when it has none. Read (not verified)
+   * by the kubelet layer's check. Backend credentials cached per service account are keyed by it
+   * as well as by name: an account deleted and created again under the same name is another
+   * identity.
+   */
+  readonly serviceAccountUid: string;
 }
 
 /** Tokens by audience. */

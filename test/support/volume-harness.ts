@@ -57,7 +57,7 @@ export class VolumeHarness {
     const identity: PodIdentity = { namespace: 'payments', podName: `pod-${name}`, podUid, serviceAccountName: serviceAccountName ?? 'billing' };
     const parent = join(this.root, 'pods', podUid, 'volumes', 'kubernetes.io~csi', name);
     await mkdir(parent, { recursive: true });
-    const token: ServiceAccountToken = { audience: 'scripted', token: 'header.payload.signature', expiresAt: new Date(this.clock.now() + 3_600_000) };
+    const token: ServiceAccountToken = { audience: 'scripted', token: 'header.payload.signature', expiresAt: new Date(this.clock.now() + 3_600_000), serviceAccountUid: '' };
     return {
       volumeId: `csi-${name}`,
       targetPath: join(parent, 'mount'),

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Errors } from '../../errors/catalogue.js';
 import type { PodIdentity, ServiceAccountToken } from '../provider.js';
-import { serviceAccountUid } from '../service-account-uid.js';
 import { googleRequest } from './google-http.js';
 import type { Impersonation } from './gcp-parameters.js';
 
@@ -159,7 +158,7 @@ export class GoogleTokens {
           jwt.audience,
           identity.namespace,
           identity.serviceAccountName,
-          serviceAccountUid(jwt.token),
+          jwt.serviceAccountUid,
           impersonation?.serviceAccount ?? '',
           impersonation?.delegates ?? [],
         ]),

@@ -3,7 +3,6 @@ import type { Agent } from 'undici';
 import { Errors } from '../../errors/catalogue.js';
 import type { BackendRequestReporter } from '../../observability/backend-requests.js';
 import type { PodIdentity, ServiceAccountToken } from '../provider.js';
-import { serviceAccountUid } from '../service-account-uid.js';
 import { vaultRequest, VaultHttpError } from './vault-http.js';
 
 export interface LoginTarget {
@@ -187,7 +186,7 @@ export class VaultLogins {
           target.audience,
           identity.namespace,
           identity.serviceAccountName,
-          serviceAccountUid(jwt.token),
+          jwt.serviceAccountUid,
           shared ? '' : identity.podUid,
         ]),
       )

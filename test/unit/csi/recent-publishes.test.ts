@@ -19,7 +19,7 @@ function request(volumeId: string, context: Record<string, string> = { a: '1' })
 }
 
 function parsed(volumeId: string, tokenExpiresAt?: Date): PublishRequest {
-  const tokens = new Map(tokenExpiresAt === undefined ? [] : [['vault', { audience: 'vault', token: 'h.p.s', expiresAt: tokenExpiresAt }]]);
+  const tokens = new Map(tokenExpiresAt === undefined ? [] : [['vault', { audience: 'vault', token: 'h.p.s', expiresAt: tokenExpiresAt, serviceAccountUid: '' }]]);
   return { volumeId, tokens } as unknown as PublishRequest;
 }
 

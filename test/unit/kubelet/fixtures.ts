@@ -31,6 +31,8 @@ export const FIXTURE_POD = {
   serviceAccountName: 'billing',
   volumeName: 'creds',
 } as const;
+/** `kubernetes.io.serviceaccount.uid` of the fixture's tokens, by audience (the two were minted with different ones). */
+export const FIXTURE_SERVICE_ACCOUNT_UIDS: Readonly<Record<string, string>> = { '': '5eb6ec8b-b08e-46e2-b1b4-3c60f0e8ee69', vault: '3f49886c-590a-4ca7-b9d4-136cb6e4828e' };
 export const TOKENS_KEY = 'csi.storage.k8s.io/serviceAccount.tokens';
 
 /** The repository root: tests run from it (npm test), but find it by its package.json to be safe. */

@@ -303,3 +303,16 @@ describe('parseKubeletPublish: malformed calls', () => {
     assert.throws(() => parseKubeletPublish(toKubeletPublishInput(request), options), { field: ctx('csi.storage.k8s.io/pod.name') });
   });
 });
+
+describe('parseKubeletPublish: the service account uid claim', () => {
+  it("is optional: a token without a string kubernetes.io.serviceaccount.uid is accepted, with serviceAccountUid ''", () => {
+    const withUid = (uid: unknown) => {
+      const parsed = parseKubeletPublish(toKubeletPublishInput(withVaultToken(altered((c) => ((c['kubernetes.io'].serviceaccount as Record<string, unknown>)['uid'] = uid)))), options);
+      return parsed.tokens.get('vault')?.serviceAccountUid;
+    };
+    assert.equal(withUid('6a1f0c3e-2d4b-4e5f-9a8b-7c6d5e4f3a2b'), '6a1f0c3e-2d4b-4e5f-9a8b-7c6d5e4f3a2b');
+    assert.equal(withUid(undefined), '');
+    assert.equal(withUid(42), '');
+    assert.equal(withUid({ nested: 'x' }), '');
+  });
+});

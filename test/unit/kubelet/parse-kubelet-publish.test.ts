@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseKubeletPublish } from '../../../src/kubelet/index.js';
-import { FIXTURE_EXPIRY, FIXTURE_NOW, FIXTURE_POD, fixtureTokens, loadFixture, TOKENS_KEY, toKubeletPublishInput } from './fixtures.js';
+import { FIXTURE_EXPIRY, FIXTURE_NOW, FIXTURE_POD, FIXTURE_SERVICE_ACCOUNT_UIDS, fixtureTokens, loadFixture, TOKENS_KEY, toKubeletPublishInput } from './fixtures.js';
 
 const options = { now: FIXTURE_NOW, defaultProvider: 'vault' };
 
@@ -33,6 +33,7 @@ describe('parseKubeletPublish: the fixtures', () => {
         assert.equal(token.audience, audience);
         assert.equal(token.token, sent[audience]?.token);
         assert.equal(token.expiresAt.toISOString(), FIXTURE_EXPIRY.toISOString());
+        assert.equal(token.serviceAccountUid, FIXTURE_SERVICE_ACCOUNT_UIDS[audience]);
       }
     });
   }

@@ -57,7 +57,7 @@ describe('background renewal (VolumeManager.renewDue)', () => {
 
   test('expired tokens: no fetch, "tokens-expired"; the next republish brings new ones', async () => {
     const request = await h.request('a');
-    const short = { ...request, tokens: new Map([['scripted', { audience: 'scripted', token: 't', expiresAt: new Date(h.clock.now() + 60_000) }]]) };
+    const short = { ...request, tokens: new Map([['scripted', { audience: 'scripted', token: 't', expiresAt: new Date(h.clock.now() + 60_000), serviceAccountUid: '' }]]) };
     await manager.publish(short);
     h.clock.advance(85_000);
     assert.deepEqual([...(await manager.renewDue()).values()], ['tokens-expired']);
@@ -70,7 +70,7 @@ describe('background renewal (VolumeManager.renewDue)', () => {
   test('tokens that would expire before the fetch deadline are not used for a renewal', async () => {
     const request = await h.request('a');
     // valid for 30 s more when the renewal is due: more than a few seconds, less than the 90 s fetch timeout
-    const short = { ...request, tokens: new Map([['scripted', { audience: 'scripted', token: 't', expiresAt: new Date(h.clock.now() + 110_000) }]]) };
+    const short = { ...request, tokens: new Map([['scripted', { audience: 'scripted', token: 't', expiresAt: new Date(h.clock.now() + 110_000), serviceAccountUid: '' }]]) };
     await manager.publish(short);
     h.clock.advance(80_000);
     assert.deepEqual([...(await manager.renewDue()).values()], ['tokens-expired']);

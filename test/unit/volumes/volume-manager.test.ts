@@ -236,7 +236,7 @@ describe('VolumeManager', () => {
     await assert.rejects(h.manager.publish(badParams), { code: 'CM_PARAMETER_INVALID', field: 'volume_context.objects' });
     const noToken = await h.request('c', { tokens: new Map() });
     await assert.rejects(h.manager.publish(noToken), { code: 'CM_TOKENS_MISSING' });
-    const otherAudience = await h.request('d', { tokens: new Map([['vault', { audience: 'vault', token: 'x.y.z', expiresAt: new Date(h.clock.now() + 600_000) }]]) });
+    const otherAudience = await h.request('d', { tokens: new Map([['vault', { audience: 'vault', token: 'x.y.z', expiresAt: new Date(h.clock.now() + 600_000), serviceAccountUid: '' }]]) });
     await assert.rejects(h.manager.publish(otherAudience), { code: 'CM_TOKEN_AUDIENCE_MISSING', message: /kubelet sent "vault"/ });
     assert.equal(h.provider.fetches, 0);
     for (const r of [unknown, badParams, noToken, otherAudience]) assert.equal(await exists(r.targetPath), false);
@@ -281,7 +281,7 @@ describe('VolumeManager', () => {
   test('a new token alone is not a conflict', async () => {
     const request = await h.request('a');
     await h.manager.publish(request);
-    const renewed = { ...request, tokens: new Map([['scripted', { audience: 'scripted', token: 'new.token.value', expiresAt: new Date(h.clock.now() + 7_200_000) }]]) };
+    const renewed = { ...request, tokens: new Map([['scripted', { audience: 'scripted', token: 'new.token.value', expiresAt: new Date(h.clock.now() + 7_200_000), serviceAccountUid: '' }]]) };
     assert.equal(await h.manager.publish(renewed), 'fresh');
   });
 
@@ -526,7 +526,7 @@ describe('VolumeManager', () => {
     const gate = latch();
     h.provider.gate = gate.promise;
     const a = await h.request('a');
-    const b = await h.request('b', { tokens: new Map([['scripted', { audience: 'scripted', token: 'other.pod.token', expiresAt: new Date(h.clock.now() + 3_600_000) }]]) });
+    const b = await h.request('b', { tokens: new Map([['scripted', { audience: 'scripted', token: 'other.pod.token', expiresAt: new Date(h.clock.now() + 3_600_000), serviceAccountUid: '' }]]) });
     const publishing = [h.manager.publish(a), h.manager.publish(b)];
     await new Promise((resolve) => setImmediate(resolve));
     gate.open();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startJwksServer, type RunningJwksServer } from '../../../../src/cli/kubelet-sim/jwks-server.js';
-import { ServiceAccountTokenIssuer } from '../../../../src/cli/kubelet-sim/token-issuer.js';
+import { defaultServiceAccountUid, ServiceAccountTokenIssuer } from '../../../../src/cli/kubelet-sim/token-issuer.js';
 import { parseCertificateAttributes } from '../../../../src/providers/certificates/attributes.js';
 import { CertificatesProvider } from '../../../../src/providers/certificates/certificates-provider.js';
 import { createCsr, csrPem } from '../../../../src/providers/certificates/csr.js';
@@ -40,7 +40,7 @@ describe('cert-manager signer against the local Kubernetes API', () => {
     const spec = parseCertificateAttributes({ 'csi.cert-manager.io/issuer-name': issuerName, 'csi.cert-manager.io/common-name': 'web', 'csi.cert-manager.io/key-algorithm': 'ECDSA', 'csi.cert-manager.io/duration': '1h', 'csi.cert-manager.io/key-usages': 'server auth' }, identity, defaults);
     const csr = await createCsr(spec, await generateNodeKey('ECDSA', 256));
     const minted = await issuer.mint({ namespace: 'demo', podName: 'web-0', podUid: identity.podUid, serviceAccountName: 'web', audience });
-    const token: ServiceAccountToken = { audience: '', token: minted.token, expiresAt: new Date(minted.expirationTimestamp) };
+    const token: ServiceAccountToken = { audience: '', token: minted.token, expiresAt: new Date(minted.expirationTimestamp), serviceAccountUid: defaultServiceAccountUid('demo', 'web') };
     return { volumeId: 'csi-1', spec, csr, csrPem: csrPem(csr), identity, tokens: new Map([['', token]]), now: new Date(), signal: new AbortController().signal, ...overrides };
   }
 
@@ -72,7 +72,7 @@ describe('cert-manager signer against the local Kubernetes API', () => {
     const forger = await ServiceAccountTokenIssuer.create();
     const minted = await forger.mint({ namespace: 'demo', podName: 'web-0', podUid: identity.podUid, serviceAccountName: 'web', audience: '' });
     const before = kube.history.size;
-    const forged = await input('ca', { tokens: new Map([['', { audience: '', token: minted.token, expiresAt: new Date(minted.expirationTimestamp) }]]) });
+    const forged = await input('ca', { tokens: new Map([['', { audience: '', token: minted.token, expiresAt: new Date(minted.expirationTimestamp), serviceAccountUid: defaultServiceAccountUid('demo', 'web') }]]) });
     await assert.rejects(signer.sign(forged), /UNAUTHENTICATED|answered 401/);
     assert.equal(kube.history.size, before);
     assert.equal(kube.calls.at(-1)?.user, undefined);

@@ -79,7 +79,7 @@ export class TokenIssuer {
 
 /** The pod's token set as kubelet would hand it over. */
 export function tokenSet(token: string, audience = 'credmount'): TokenSet {
-  const entry: ServiceAccountToken = { audience, token, expiresAt: new Date(Date.now() + 3_600_000) };
+  const entry: ServiceAccountToken = { audience, token, expiresAt: new Date(Date.now() + 3_600_000), serviceAccountUid: '' };
   return new Map([[audience, entry]]);
 }
 
