@@ -1,10 +1,9 @@
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { bindMallocTrim, startMallocTrim, type MallocTrimBinding } from '../../../src/cli/malloc-trim.js';
 import { createLogger } from '../../../src/observability/logger.js';
+import { runModuleScript, sourceModule } from '../../support/module-script.js';
 
 function capturingLogger() {
   const lines: Record<string, unknown>[] = [];
@@ -95,11 +94,9 @@ void describe('startMallocTrim', () => {
   void it('returns memory glibc held free to the kernel (a real heap, in a child process)', async () => {
     // 32 MiB in 64 KiB buffers (below glibc's mmap threshold: they come from its heap), all freed
     // but the last, which pins the heap's top: glibc's own trimming returns none of it.
-    const trimmer = new URL('../../../src/cli/malloc-trim.js', import.meta.url).href;
-    const loggerModule = new URL('../../../src/observability/logger.js', import.meta.url).href;
     const script = `
-      const { startMallocTrim } = await import(${JSON.stringify(trimmer)});
-      const { createLogger } = await import(${JSON.stringify(loggerModule)});
+      const { startMallocTrim } = await import(${sourceModule('cli/malloc-trim.js')});
+      const { createLogger } = await import(${sourceModule('observability/logger.js')});
       let buffers = [];
       for (let i = 0; i < 512; i++) buffers.push(Buffer.allocUnsafeSlow(64 * 1024).fill(i));
       const pinned = buffers.at(-1);
@@ -111,7 +108,7 @@ void describe('startMallocTrim', () => {
       await new Promise((resolve) => setTimeout(resolve, 150));
       stop();
       console.log(JSON.stringify({ before, after: process.memoryUsage.rss(), pinned: pinned.length, lines }));`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { timeout: 30_000 });
+    const { stdout } = await runModuleScript(script, { nodeFlags: ['--expose-gc'] });
     const result = JSON.parse(stdout) as { before: number; after: number; lines: { msg: string; returnedMiB: number }[] };
     const returnedMiB = (result.before - result.after) / 1048576;
     assert.ok(returnedMiB >= 16, `only ${returnedMiB.toFixed(1)} MiB returned`);

@@ -1,12 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { inspect, promisify } from 'node:util';
+import { inspect } from 'node:util';
 import { DevCa } from '../../../../src/providers/embedded/dev-ca.js';
 import { generatePodKeyPair } from '../../../../src/providers/embedded/key-pair.js';
 import { createCertificateRequest, generateNodeKeyPair } from '../../../../src/providers/embedded/node-key.js';
 import { x509 } from '../../../../src/providers/x509.js';
+import { runModuleScript, sourceModule } from '../../../support/module-script.js';
 
 describe('dev CA', () => {
   it('is a self-signed ECDSA P-256 CA for end-entity certificates whose private key does not print or serialise', async () => {
@@ -43,16 +43,14 @@ describe('dev CA', () => {
   });
 
   it("signs without node:crypto's deprecated CryptoKey input (DEP0203 on Node.js 24): a deprecation is an error here", async () => {
-    const devCa = new URL('../../../../src/providers/embedded/dev-ca.js', import.meta.url).href;
-    const keyPair = new URL('../../../../src/providers/embedded/key-pair.js', import.meta.url).href;
     const script = `
-      const { DevCa } = await import(${JSON.stringify(devCa)});
-      const { generatePodKeyPair } = await import(${JSON.stringify(keyPair)});
+      const { DevCa } = await import(${sourceModule('providers/embedded/dev-ca.js')});
+      const { generatePodKeyPair } = await import(${sourceModule('providers/embedded/key-pair.js')});
       const ca = await DevCa.create();
       const pair = await generatePodKeyPair('ECDSA', 256);
       await ca.issue({ commonName: 'a', dnsNames: [], ipAddresses: [], uris: [], ...pair, ttlMs: 60_000, now: new Date() });
       console.log('issued');`;
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--throw-deprecation', '--input-type=module', '-e', script]);
+    const { stdout, stderr } = await runModuleScript(script, { nodeFlags: ['--throw-deprecation'] });
     assert.equal(stdout.trim(), 'issued');
     assert.equal(stderr, '');
   });

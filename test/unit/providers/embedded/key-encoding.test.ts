@@ -1,10 +1,9 @@
 import * as assert from 'node:assert/strict';
 import { createECDH, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
-import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { EC_CURVE_INFO, ecPkcs8, ecSubjectPublicKeyInfo, type EcCurve } from '../../../../src/providers/embedded/key-encoding.js';
 import { generatePodKeyPair } from '../../../../src/providers/embedded/key-pair.js';
+import { runModuleScript, sourceModule } from '../../../support/module-script.js';
 
 // Enough keys that private scalars with leading zero bytes (about 1 in 256, which ECDH returns
 // shorter) come up for P-256, where a missing pad would show.
@@ -77,9 +76,8 @@ void describe('generatePodKeyPair under garbage collection', () => {
   // (key-encoding.ts): a loop of exports hung within ~2,000 keys. Thousands of keys in a child
   // process, with a small young generation so that collections run often, must finish.
   void it('makes 5,000 EC keys in a row without stalling', async () => {
-    const keyPair = new URL('../../../../src/providers/embedded/key-pair.js', import.meta.url).href;
-    const script = `const m = await import(${JSON.stringify(keyPair)}); for (let i = 0; i < 5000; i++) await m.generatePodKeyPair('ECDSA', 256); console.log('done');`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--max-semi-space-size=1', '--input-type=module', '-e', script], { timeout: 60_000 });
+    const script = `const m = await import(${sourceModule('providers/embedded/key-pair.js')}); for (let i = 0; i < 5000; i++) await m.generatePodKeyPair('ECDSA', 256); console.log('done');`;
+    const { stdout } = await runModuleScript(script, { nodeFlags: ['--max-semi-space-size=1'], timeoutMs: 60_000 });
     assert.equal(stdout.trim(), 'done');
   });
 });
