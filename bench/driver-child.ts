@@ -4,8 +4,8 @@ import { mkdir, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { CsiClient } from '../src/cli/kubelet-sim/csi-client.js';
-import { DRIVER_NODE_FLAGS } from '../src/cli/runtime-flags.js';
 import { ChildDriver, DRIVER_MAIN } from '../test/support/child-driver.js';
+import { driverRuntime } from './driver-runtime.js';
 
 /**
  * The bundle the image runs (dist/bundle/cli/main.js), or another entry to compare with, e.g.
@@ -56,7 +56,7 @@ export class DriverChild extends ChildDriver {
     const logFd = openSync(this.logFile, 'a');
     const args = [
       // As the image runs it (src/cli/runtime-flags.ts), then whatever the run adds (profiling).
-      ...DRIVER_NODE_FLAGS,
+      ...driverRuntime().flags,
       ...driverNodeFlags(),
       MAIN,
       'driver',
@@ -67,7 +67,7 @@ export class DriverChild extends ChildDriver {
       ...this.options.args,
     ];
     this.spawnedAtMs = performance.now();
-    const child = spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd] });
+    const child = spawn(driverRuntime().execPath, args, { stdio: ['ignore', logFd, logFd] });
     closeSync(logFd);
     this.child = child;
     this.exited = new Promise((resolveExit) => child.once('exit', (code) => resolveExit(code)));

@@ -15,7 +15,7 @@ export function renderReport(r: BenchResults, jsonName: string): string {
   const s = r.steadyState;
   const lines = [
     `Measured ${r.date} on \`${r.source}\` (${r.plan} run, ${Math.round(r.durationSeconds)} s; raw figures in \`${jsonName}\`) on ${m.cpuModel}, ${m.cores} cores,`,
-    `${Math.round(m.memoryMiB / 1024)} GiB, Node.js ${m.node}, Linux ${m.kernel}, load average ${m.loadAverage} at the start; work directory \`${m.workDirectory ?? 'unrecorded'}\`; volumes: \`${r.mounter}\`, mounted with \`${r.mountMechanism}\`.`,
+    `${Math.round(m.memoryMiB / 1024)} GiB, Node.js ${m.node}${m.runnerNode === undefined ? '' : ` (the drivers; the runner on ${m.runnerNode})`}, Linux ${m.kernel}, load average ${m.loadAverage} at the start; work directory \`${m.workDirectory ?? 'unrecorded'}\`; volumes: \`${r.mounter}\`, mounted with \`${r.mountMechanism}\`.`,
     '',
     '| measurement | measured | target | | reference (issue 7) |',
     '|---|---|---|---|---|',

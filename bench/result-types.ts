@@ -26,7 +26,10 @@ export interface MachineDescription {
   readonly cpuModel: string;
   readonly cores: number;
   readonly memoryMiB: number;
+  /** The Node.js the drivers ran on (`--driver-node`; by default the runner's). */
   readonly node: string;
+  /** The runner's own Node.js (its kubelet simulator and clients), when the drivers ran on another. */
+  readonly runnerNode?: string;
   readonly kernel: string;
   readonly platform: string;
   /** 1-minute load average when the run started. */

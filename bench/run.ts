@@ -8,6 +8,8 @@
  *   --out DIR                        write <date>.json and report.md to DIR instead of the repository
  *   --repo DIR                       the repository whose bench/ is written (default: where this build lives)
  *   --label TEXT                     what is measured, for the results (default: git describe of the repository)
+ *   --driver-node PATH               start the drivers (and the bare gRPC server) on this Node.js, e.g. the image's
+ *                                    Node.js 24, with that runtime's flags; the runner stays on its own
  *   --only a,b                       run only these measurements and print their raw figures (writes nothing):
  *                                    cold-start, grpc-floor, first-publish, fresh-republish, burst, steady-state
  *   --only a,b --compare MAIN [--rounds N]   the same for this build and another build's cli/main.js,
@@ -18,6 +20,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DRIVER_NODE_ENV, driverRuntime } from './driver-runtime.js';
 import { describeMachine } from './machine.js';
 import { measureEmbeddedCertificates, measureEmbeddedKv } from './measurements/backend-requests.js';
 import { measureBurst } from './measurements/burst.js';
@@ -77,13 +80,20 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       compare: { type: 'string' },
       rounds: { type: 'string', default: '2' },
+      'driver-node': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log('usage: node dist/bench/run.js [--smoke] [--out DIR] [--repo DIR] [--label TEXT] [--only a,b [--compare MAIN [--rounds N]]]');
+    console.log('usage: node dist/bench/run.js [--smoke] [--out DIR] [--repo DIR] [--label TEXT] [--driver-node PATH] [--only a,b [--compare MAIN [--rounds N]]]');
     return 0;
   }
+  if (values['driver-node'] !== undefined) {
+    // Through the environment, so that --compare's runs (children of this one) use it too.
+    process.env[DRIVER_NODE_ENV] = resolve(values['driver-node']);
+  }
+  const runtime = driverRuntime(); // fails here, before anything starts, on a path that is not a Node.js
+  if (runtime.execPath !== process.execPath) process.stderr.write(`bench: drivers on ${runtime.version} (${runtime.execPath})\n`);
   const plan = values.smoke ? SMOKE_PLAN : FULL_PLAN;
   if (values.compare !== undefined) {
     if (values.only === undefined) throw new Error('--compare needs --only: which measurements to compare');
@@ -167,7 +177,7 @@ async function runOnly(plan: Plan, names: readonly string[]): Promise<number> {
     burst: () => measureBurst(plan.burst),
     'steady-state': () => measureSteadyState(plan.steadyState),
   };
-  const results: Record<string, unknown> = {};
+  const results: Record<string, unknown> = { driverNode: driverRuntime().version };
   for (const name of names) results[name] = await step(name, measurements[name as (typeof MEASUREMENT_NAMES)[number]]);
   console.log(JSON.stringify(results, null, 2));
   return 0;

@@ -6,6 +6,7 @@ import { KubeletSimulator } from '../../src/cli/kubelet-sim/kubelet-simulator.js
 import { writeSampleStore } from '../../src/providers/embedded/sample-store.js';
 import { embeddedArgs } from '../bench-node.js';
 import { DriverChild } from '../driver-child.js';
+import { driverRuntime } from '../driver-runtime.js';
 import type { Plan } from '../plan.js';
 import { mib, sampleProcess } from '../proc-stats.js';
 import type { ColdStartResult } from '../result-types.js';
@@ -39,11 +40,11 @@ export async function measureColdStart(plan: Plan['coldStart']): Promise<ColdSta
   }
 }
 
-/** Spawn until exit of an empty Node.js program. */
+/** Spawn until exit of an empty Node.js program, on the drivers' runtime. */
 async function nodeBaseline(): Promise<number> {
   const started = performance.now();
   await new Promise<void>((resolveExit, reject) => {
-    const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    const child = spawn(driverRuntime().execPath, ['-e', ''], { stdio: 'ignore' });
     child.once('error', reject);
     child.once('exit', () => resolveExit());
   });

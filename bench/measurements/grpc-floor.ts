@@ -4,10 +4,10 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DRIVER_NODE_FLAGS } from '../../src/cli/runtime-flags.js';
 import { KubeletSimulator } from '../../src/cli/kubelet-sim/kubelet-simulator.js';
 import type { SimulatedPod } from '../../src/cli/kubelet-sim/simulated-pod.js';
 import { driverNodeFlags } from '../driver-child.js';
+import { driverRuntime } from '../driver-runtime.js';
 import { republishThroughGrpcJs } from '../grpc-js-client-pass.js';
 import { LeanCsiCaller } from '../lean-csi-caller.js';
 import type { Plan } from '../plan.js';
@@ -27,7 +27,8 @@ const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSl
 export async function measureGrpcFloor(plan: Plan['grpcFloor']): Promise<GrpcFloorResult> {
   const workdir = await mkdtemp(join(tmpdir(), 'credmount-bench-grpc-'));
   const socketPath = join(workdir, 'floor.sock');
-  const child = spawn(process.execPath, [...DRIVER_NODE_FLAGS, ...driverNodeFlags(), SERVER, socketPath], { stdio: 'ignore' });
+  const runtime = driverRuntime();
+  const child = spawn(runtime.execPath, [...runtime.flags, ...driverNodeFlags(), SERVER, socketPath], { stdio: 'ignore' });
   const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
   let calls = 0;
   const simulator = await KubeletSimulator.start({
