@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { isAbsolute } from 'node:path';
+import { dirname, isAbsolute } from 'node:path';
 import { describeError, isCredmountError } from '../errors/credmount-error.js';
 import { Errors } from '../errors/catalogue.js';
 import { entryKind } from './entry-kind.js';
@@ -62,7 +62,7 @@ export class TmpfsMounter implements Mounter {
   readonly kind = 'tmpfs';
   readonly #options: TmpfsMounterOptions;
   readonly #mountInfoPath: string;
-  /** statfs(2) may answer "not mounted" only when the table read is this process's real one. */
+  /** statfs(2) and stat(2) may answer for the table only when the table read is this process's real one. */
   readonly #statfsShortcut: boolean;
   #backend: MountBackend | undefined;
 
@@ -135,9 +135,10 @@ export class TmpfsMounter implements Mounter {
     // 2. Unmount until no tmpfs is mounted at the target (a stacked mount would otherwise survive);
     //    anything else mounted there is not ours and is left alone.
     for (let attempt = 0; ; attempt++) {
-      const top = await readTopMountAt(resolved, this.#mountInfoPath);
-      if (top === undefined) break;
-      if (top.fsType !== 'tmpfs') throw Errors.internal(`removing ${target} refused: a ${top.fsType} filesystem is mounted there, not a credmount tmpfs`);
+      // Our tmpfs on top (the usual case) needs no table; anything else is named by it.
+      const topType = this.#tmpfsAtWithoutTable(resolved) === true ? 'tmpfs' : (await readTopMountAt(resolved, this.#mountInfoPath))?.fsType;
+      if (topType === undefined) break;
+      if (topType !== 'tmpfs') throw Errors.internal(`removing ${target} refused: a ${topType} filesystem is mounted there, not a credmount tmpfs`);
       if (attempt >= MAX_UNMOUNT_ATTEMPTS) throw Errors.internal(`unmounting ${target} failed: still mounted after ${MAX_UNMOUNT_ATTEMPTS} attempts`);
       try {
         // A concurrent unmount may have won the race: "not mounted" is the outcome we want, and
@@ -147,10 +148,10 @@ export class TmpfsMounter implements Mounter {
         throw isCredmountError(error) ? error : Errors.internal(`unmounting ${target} failed: ${describeError(error)}`);
       }
       // No tmpfs at the end of the path any more (the usual case: kubelet's directory is on
-      // disk) means nothing is stacked there: done without reading the whole table again, which
-      // grows with every volume on the node. A tmpfs there still needs the table to tell a
-      // stacked mount from a tmpfs the directory merely lives on.
-      if (this.#certainlyNoTmpfsAt(resolved)) break;
+      // disk) means nothing is stacked there: done without reading the table. A tmpfs there is
+      // either stacked (the next round takes it off) or one the directory merely lives in
+      // (the table says nothing is mounted at the target).
+      if (this.#tmpfsAtWithoutTable(resolved) === false) break;
     }
 
     // 3. Remove the now-empty directory.
@@ -177,25 +178,45 @@ export class TmpfsMounter implements Mounter {
    *
    * First, statfs(2): it describes the filesystem at the end of the path, which is the topmost
    * mount at the target when there is one. Anything but tmpfs there means no tmpfs is mounted at
-   * the target — the answer for every first publish, without reading the table. A tmpfs means
-   * either ours or a directory inside some other tmpfs, which only the table can tell apart.
+   * the target — the answer for every first publish, without reading the table. A tmpfs there
+   * whose device differs from the parent directory's is one mounted at the target — the answer
+   * for a volume in service. Only what remains (a directory inside some other tmpfs, a bind
+   * mount of one) needs the table.
    */
   async isMounted(target: string): Promise<boolean> {
     const resolved = resolveTarget(target);
     if (resolved === undefined) return false;
-    if (this.#certainlyNoTmpfsAt(resolved)) return false;
-    return (await readTopMountAt(resolved, this.#mountInfoPath))?.fsType === 'tmpfs';
+    return this.#tmpfsAtWithoutTable(resolved) ?? (await readTopMountAt(resolved, this.#mountInfoPath))?.fsType === 'tmpfs';
   }
 
   /**
-   * statfs(2) names something other than tmpfs at the end of the path, so no tmpfs is mounted
-   * there. `false` means "ask the mount table": a tmpfs there may be ours or one the directory
-   * merely lives in, and a test's table (mountInfoPath) may not be this process's.
+   * Whether a tmpfs is the topmost mount at exactly `resolved`, when that is certain without the
+   * mount table; `undefined` means "ask the table".
+   *
+   * - `false`: statfs(2) names something other than tmpfs at the end of the path, so no tmpfs is
+   *   mounted there.
+   * - `true`: statfs(2) names tmpfs, and stat(2) gives the path another device than its parent,
+   *   so the path is a mount point (inside one filesystem a path has the device of the directory
+   *   above it) with that tmpfs on top. Every tmpfs is a filesystem of its own, so ours always
+   *   passes.
+   * - `undefined`: a tmpfs with the parent's device — a directory that merely lives in some other
+   *   tmpfs, or a bind mount of one of its directories — which only the table tells apart; or a
+   *   test's table (mountInfoPath), which may not be this process's.
+   *
+   * Reading the table costs ~0.2 ms with 100 volumes on the node and grows with every mount.
    */
-  #certainlyNoTmpfsAt(resolved: string): boolean {
-    if (!this.#statfsShortcut) return false;
+  #tmpfsAtWithoutTable(resolved: string): boolean | undefined {
+    if (!this.#statfsShortcut) return undefined;
     const type = filesystemType(resolved);
-    return type !== undefined && type !== TMPFS_MAGIC;
+    if (type === undefined) return undefined;
+    if (type !== TMPFS_MAGIC) return false;
+    const parent = dirname(resolved);
+    if (parent === resolved) return undefined; // "/"
+    try {
+      return fs.statSync(resolved).dev !== fs.statSync(parent).dev ? true : undefined;
+    } catch {
+      return undefined; // it vanished meanwhile: the table decides
+    }
   }
 }
 

@@ -1,11 +1,12 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs/promises';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Errors } from '../../../src/errors/catalogue.js';
 import { loadLibc, type LibcLoadResult, type LibcMount } from '../../../src/storage/linux-mount-syscalls.js';
 import { CommandFailedError, runCommand, type CommandRunner } from '../../../src/storage/mount-command.js';
-import { readMountInfo, topMountAt } from '../../../src/storage/mount-info.js';
+import { MOUNT_INFO_PATH, readMountInfo, topMountAt } from '../../../src/storage/mount-info.js';
 import { TmpfsMounter, tmpfsData, tmpfsOptions, type MountMechanism, type TmpfsMounterOptions } from '../../../src/storage/tmpfs-mounter.js';
 import { readVolumeUsage } from '../../../src/storage/volume-usage.js';
 import { assertRejectsWithCode } from '../../unit/storage/storage-test-helpers.js';
@@ -21,6 +22,25 @@ function realLibc(): LibcMount {
   return loaded.libc;
 }
 const libcWith = (libc: LibcMount) => (): LibcLoadResult => ({ libc, library: 'test' });
+
+const nodeFs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+/** How often `work` reads this process's mount table (node:fs's readFileSync of /proc/self/mountinfo). */
+async function mountTableReads(work: () => Promise<unknown>): Promise<number> {
+  const original = nodeFs.readFileSync;
+  let reads = 0;
+  nodeFs.readFileSync = ((path: unknown, ...rest: unknown[]) => {
+    if (path === MOUNT_INFO_PATH) reads += 1;
+    return (original as (...args: unknown[]) => unknown)(path, ...rest);
+  }) as typeof original;
+  syncBuiltinESMExports(); // the driver's `import { readFileSync } from 'node:fs'` sees it too
+  try {
+    await work();
+  } finally {
+    nodeFs.readFileSync = original;
+    syncBuiltinESMExports();
+  }
+  return reads;
+}
 
 /**
  * How each mechanism is made to fail for the cleanup tests: mount(8) through its command runner,
@@ -203,6 +223,37 @@ for (const mechanism of ['syscall', 'mount(8)'] as const) {
       assert.equal(topMountAt(await readMountInfo(), target)?.fsType === 'tmpfs', false);
       assert.equal(await fs.readFile(join(target, 'theirs'), 'utf8'), 'z');
       await runCommand('umount', [target]);
+    });
+
+    void it('a volume in service is found, and unmounted with what is stacked on it, without reading the mount table', async () => {
+      const target = await newTarget();
+      await mounter.mount(target, { sizeBytes: MIB });
+      assert.equal(await mountTableReads(async () => assert.equal(await mounter.isMounted(target), true)), 0);
+      await mountTmpfs(target);
+      assert.equal(await mountTableReads(() => mounter.unmount(target)), 0);
+      assert.equal(topMountAt(await readMountInfo(), target), undefined);
+      await assert.rejects(() => fs.lstat(target), { code: 'ENOENT' });
+      // What statfs and stat cannot settle still goes to the table (and the count sees it).
+      const outer = await newTarget();
+      await mounter.mount(outer, { sizeBytes: MIB });
+      await fs.mkdir(join(outer, 'inner'));
+      assert.equal(await mountTableReads(async () => assert.equal(await mounter.isMounted(join(outer, 'inner')), false)), 1);
+      await mounter.unmount(outer);
+    });
+
+    void it('a tmpfs bind-mounted from a directory of the parent\'s own tmpfs (same device) is still found through the table', async () => {
+      const outer = await newTarget();
+      await mounter.mount(outer, { sizeBytes: MIB });
+      const source = join(outer, 'source');
+      const target = join(outer, 'target');
+      await fs.mkdir(source);
+      await fs.mkdir(target);
+      await runCommand('mount', ['--bind', source, target]);
+      assert.equal((await fs.stat(target)).dev, (await fs.stat(outer)).dev);
+      assert.equal(await mountTableReads(async () => assert.equal(await mounter.isMounted(target), true)), 1);
+      await mounter.unmount(target);
+      assert.equal(topMountAt(await readMountInfo(), target), undefined);
+      await mounter.unmount(outer);
     });
 
     void it('isMounted: false for a plain directory inside another tmpfs (statfs says tmpfs, the table decides)', async () => {
