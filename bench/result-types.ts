@@ -70,6 +70,8 @@ export interface FreshRepublishResult {
   readonly backendRequests: number;
   /** Mean time inside the driver's handler (its own histogram), the rest being gRPC and transport. */
   readonly driverHandlerMeanMs: number;
+  /** NodeGetVolumeStats round trips over the same volumes (kubelet asks each about once a minute). */
+  readonly volumeStats: LatencySummary;
 }
 
 export interface BurstResult {

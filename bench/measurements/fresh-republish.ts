@@ -10,8 +10,12 @@ import { round, summarize } from '../stats.js';
  * before any refresh is due (secrets every 5 min, 10-minute certificates). The first `rounds`
  * rounds are reported too: a driver just started, before V8 has optimised the path. Then the
  * measured rounds again through a @grpc/grpc-js client, for comparison
- * (bench/grpc-js-client-pass.ts). The backend fetch counter must not move in any of them.
+ * (bench/grpc-js-client-pass.ts). The backend fetch counter must not move in any of them. Last,
+ * NodeGetVolumeStats over the same volumes (`rounds` rounds after 3 of warm-up): kubelet asks
+ * each volume about once a minute, as often as it republishes it.
  */
+const STATS_WARMUP_ROUNDS = 3;
+
 export async function measureFreshRepublish(plan: Plan['freshRepublish']): Promise<FreshRepublishResult> {
   const node = await BenchNode.start();
   try {
@@ -43,7 +47,15 @@ export async function measureFreshRepublish(plan: Plan['freshRepublish']): Promi
     // Over both passes: neither may reach the backend.
     const backendRequests = (await node.backendFetches()) - fetchesBefore;
     const firstRounds = warmup.slice(0, plan.rounds * plan.volumes);
-    return { volumes: plan.volumes, warmupRounds: plan.warmupRounds, latency: summarize(samples), latencyFirstRounds: summarize(firstRounds.length > 0 ? firstRounds : samples), latencyGrpcJsClient: summarize(throughGrpcJs.samples), errors, backendRequests, driverHandlerMeanMs };
+    const stats: number[] = [];
+    for (let round = 0; round < STATS_WARMUP_ROUNDS + plan.rounds; round++) {
+      for (const pod of pods) {
+        const event = await node.simulator.volumeStats(pod);
+        if (!event.ok) errors += 1;
+        else if (round >= STATS_WARMUP_ROUNDS) stats.push(event.ms);
+      }
+    }
+    return { volumes: plan.volumes, warmupRounds: plan.warmupRounds, latency: summarize(samples), latencyFirstRounds: summarize(firstRounds.length > 0 ? firstRounds : samples), latencyGrpcJsClient: summarize(throughGrpcJs.samples), errors, backendRequests, driverHandlerMeanMs, volumeStats: summarize(stats) };
   } finally {
     await node.stop();
   }

@@ -66,6 +66,7 @@ describe('benchmark runner, smoke mode', () => {
     sane(r.freshRepublish.latency, 'freshRepublish', 10);
     sane(r.freshRepublish.latencyGrpcJsClient, 'freshRepublish through grpc-js', 10);
     sane(r.freshRepublish.latencyFirstRounds, 'freshRepublish first rounds', 10);
+    sane(r.freshRepublish.volumeStats, 'NodeGetVolumeStats', 10);
     assert.equal(r.freshRepublish.errors, 0);
     assert.equal(r.freshRepublish.backendRequests, 0);
     for (const handler of [r.firstPublish.driverHandlerMeanMs, r.freshRepublish.driverHandlerMeanMs]) assert.ok(handler > 0 && handler < 60_000, `handler mean ${handler}`);
@@ -108,7 +109,7 @@ describe('benchmark runner, smoke mode', () => {
 
     // The report: every measurement's line, the same as printed.
     const report = await readFile(join(out, 'report.md'), 'utf8');
-    for (const line of ['1. first publish p50', '1. first publish p50 / p99 in service (after 12 first publishes)', '2. fresh republish p50', '3. burst of 10', '4. CPU per 1,000', '4. RSS peak', '5. KV-like', '5. 1-hour certificates', '5. dynamic leases', '6. cold start']) {
+    for (const line of ['1. first publish p50', '1. first publish p50 / p99 in service (after 12 first publishes)', '2. fresh republish p50', '2. NodeGetVolumeStats p50 / p99', '3. burst of 10', '4. CPU per 1,000', '4. RSS peak', '5. KV-like', '5. 1-hour certificates', '5. dynamic leases', '6. cold start']) {
       assert.ok(report.includes(line), `report has "${line}"`);
     }
     assert.ok(stdout.includes('| measurement | measured | target |'));

@@ -102,8 +102,13 @@ for (const tokensInSecrets of [false, true]) {
       });
       const bytes = stats.usage.find((u) => u.unit === 'BYTES');
       assert.ok(bytes !== undefined && Number(bytes.total) > 0 && Number(bytes.used) >= 0);
+      // The simulator's own call (kubelet's periodic one) asks about the same volume and path.
+      const asked = await world.simulator.volumeStats(pod);
+      assert.deepEqual([asked.kind, asked.ok, asked.volumeId, asked.targetPath], ['stats', true, published.volumeId, published.targetPath]);
       await assert.rejects(client.nodeCall('NodeStageVolume', { volume_id: 'x' }), { codeName: 'UNIMPLEMENTED' });
       assert.equal((await world.simulator.unpublish(pod)).ok, true);
+      const gone = await world.simulator.volumeStats(pod);
+      assert.deepEqual([gone.ok, gone.code], [false, 'NOT_FOUND']);
     });
   });
 }

@@ -28,7 +28,7 @@ export interface KubeletSimulatorOptions {
 }
 
 export interface SimulatorEvent {
-  readonly kind: 'publish' | 'republish' | 'unpublish';
+  readonly kind: 'publish' | 'republish' | 'unpublish' | 'stats';
   readonly pod: string;
   readonly volumeId: string;
   readonly targetPath: string;
@@ -79,6 +79,16 @@ export class KubeletSimulator {
     const event = await this.timed(kind, pod, request.volume_id, request.target_path, () => this.client.nodeCall('NodePublishVolume', request));
     if (event.ok) this.published.set(pod.uid, pod);
     return event;
+  }
+
+  /**
+   * NodeGetVolumeStats for a published pod's volume, as kubelet's volume-stats collector asks every
+   * CSI volume about once a minute (`--volume-stats-agg-period`) of a driver with GET_VOLUME_STATS.
+   * The answer (usage, condition) is not kept: `stats` events time the call.
+   */
+  async volumeStats(pod: SimulatedPod): Promise<SimulatorEvent> {
+    const { volume_id: volumeId, target_path: targetPath } = buildNodeUnpublishVolumeRequest(pod, { kubeletRoot: this.options.kubeletRoot });
+    return this.timed('stats', pod, volumeId, targetPath, () => this.client.nodeCall('NodeGetVolumeStats', { volume_id: volumeId, volume_path: targetPath }));
   }
 
   /** Republish every `intervalMs` ± `jitter` (a fraction), like kubelet's pod sync loop. */
