@@ -72,6 +72,7 @@ export interface FreshRepublishResult {
   readonly driverHandlerMeanMs: number;
   /** NodeGetVolumeStats round trips over the same volumes (kubelet asks each about once a minute). */
   readonly volumeStats: LatencySummary;
+  readonly volumeStatsErrors: number;
 }
 
 export interface BurstResult {

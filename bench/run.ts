@@ -8,7 +8,7 @@
  *   --out DIR                        write <date>.json and report.md to DIR instead of the repository
  *   --repo DIR                       the repository whose bench/ is written (default: where this build lives)
  *   --label TEXT                     what is measured, for the results (default: git describe of the repository)
- *   --driver-node PATH               start the drivers (and the bare gRPC server) on this Node.js, e.g. the image's
+ *   --driver-node PATH               start the drivers (and the bare gRPC server) on the Node.js at PATH (a path, not a name on $PATH), e.g. the image's
  *                                    Node.js 24, with that runtime's flags; the runner stays on its own
  *   --only a,b                       run only these measurements and print their raw figures (writes nothing):
  *                                    cold-start, grpc-floor, first-publish, fresh-republish, burst, steady-state

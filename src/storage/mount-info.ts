@@ -5,9 +5,11 @@ import { readFile } from 'node:fs/promises';
  * /proc/self/mountinfo is the kernel's own list of mounts in this mount namespace. It is the
  * authority on "is something mounted here": unlike comparing `stat().dev` of a directory with
  * its parent's, it also sees bind mounts of the same filesystem and stacked mounts, it tells the
- * filesystem type (so "a tmpfs of ours" is checkable), and it never has to stat a mount that
+ * filesystem type (statfs(2) calls devtmpfs tmpfs too), and it never has to stat a mount that
  * might hang. The driver's container sees kubelet's directory through bidirectional mount
- * propagation, so its own namespace is the right one to read.
+ * propagation, so its own namespace is the right one to read. TmpfsMounter asks it only what
+ * statfs(2) and stat(2) cannot settle: a tmpfs it knows (mounted, or seen here once) whose
+ * device differs from its parent's is answered without it (tmpfs-mounter.ts).
  */
 
 export interface MountInfoEntry {

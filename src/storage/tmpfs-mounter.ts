@@ -64,6 +64,12 @@ export class TmpfsMounter implements Mounter {
   readonly #mountInfoPath: string;
   /** statfs(2) and stat(2) may answer for the table only when the table read is this process's real one. */
   readonly #statfsShortcut: boolean;
+  /**
+   * st_dev of each tmpfs this process mounted, or that the mount table showed to be a tmpfs at a
+   * target; dropped when unmounted. statfs(2) alone cannot tell a tmpfs from devtmpfs (the same
+   * f_type), so only these count as "a tmpfs" without the table.
+   */
+  readonly #tmpfsDevices = new Set<number>();
   #backend: MountBackend | undefined;
 
   constructor(options: TmpfsMounterOptions = {}) {
@@ -118,6 +124,7 @@ export class TmpfsMounter implements Mounter {
       if (created) tryRemoveDirectory(target);
       throw isCredmountError(error) ? error : Errors.mountFailed(target, describeError(error));
     }
+    this.#rememberTmpfsAt(target);
   }
 
   async unmount(target: string, options: UnmountOptions = {}): Promise<void> {
@@ -140,6 +147,7 @@ export class TmpfsMounter implements Mounter {
       if (topType === undefined) break;
       if (topType !== 'tmpfs') throw Errors.internal(`removing ${target} refused: a ${topType} filesystem is mounted there, not a credmount tmpfs`);
       if (attempt >= MAX_UNMOUNT_ATTEMPTS) throw Errors.internal(`unmounting ${target} failed: still mounted after ${MAX_UNMOUNT_ATTEMPTS} attempts`);
+      const device = deviceOf(resolved);
       try {
         // A concurrent unmount may have won the race: "not mounted" is the outcome we want, and
         // each backend treats it as success.
@@ -147,6 +155,7 @@ export class TmpfsMounter implements Mounter {
       } catch (error) {
         throw isCredmountError(error) ? error : Errors.internal(`unmounting ${target} failed: ${describeError(error)}`);
       }
+      if (device !== undefined) this.#tmpfsDevices.delete(device);
       // No tmpfs at the end of the path any more (the usual case: kubelet's directory is on
       // disk) means nothing is stacked there: done without reading the table. A tmpfs there is
       // either stacked (the next round takes it off) or one the directory merely lives in
@@ -172,21 +181,25 @@ export class TmpfsMounter implements Mounter {
   }
 
   /**
-   * Whether a tmpfs is mounted at exactly `target`, read from the mount table (see
-   * mount-info.ts for why not `stat().dev`). The path is resolved first because the table
+   * Whether a tmpfs is mounted at exactly `target`. The path is resolved first because the table
    * holds resolved paths (kubelet's root directory is often a symlink).
    *
    * First, statfs(2): it describes the filesystem at the end of the path, which is the topmost
    * mount at the target when there is one. Anything but tmpfs there means no tmpfs is mounted at
-   * the target — the answer for every first publish, without reading the table. A tmpfs there
-   * whose device differs from the parent directory's is one mounted at the target — the answer
-   * for a volume in service. Only what remains (a directory inside some other tmpfs, a bind
-   * mount of one) needs the table.
+   * the target — the answer for every first publish. A tmpfs this process mounted (or the table
+   * confirmed) whose device differs from the parent directory's is mounted at the target — the
+   * answer for a volume in service. Neither needs the mount table; what remains is read from it
+   * (#tmpfsAtWithoutTable says what, and mount-info.ts why the table is the authority).
    */
   async isMounted(target: string): Promise<boolean> {
     const resolved = resolveTarget(target);
     if (resolved === undefined) return false;
-    return this.#tmpfsAtWithoutTable(resolved) ?? (await readTopMountAt(resolved, this.#mountInfoPath))?.fsType === 'tmpfs';
+    const known = this.#tmpfsAtWithoutTable(resolved);
+    if (known !== undefined) return known;
+    const mounted = (await readTopMountAt(resolved, this.#mountInfoPath))?.fsType === 'tmpfs';
+    // A volume mounted before this process started (a driver restart): the table said so once.
+    if (mounted) this.#rememberTmpfsAt(resolved);
+    return mounted;
   }
 
   /**
@@ -195,13 +208,14 @@ export class TmpfsMounter implements Mounter {
    *
    * - `false`: statfs(2) names something other than tmpfs at the end of the path, so no tmpfs is
    *   mounted there.
-   * - `true`: statfs(2) names tmpfs, and stat(2) gives the path another device than its parent,
-   *   so the path is a mount point (inside one filesystem a path has the device of the directory
-   *   above it) with that tmpfs on top. Every tmpfs is a filesystem of its own, so ours always
-   *   passes.
-   * - `undefined`: a tmpfs with the parent's device — a directory that merely lives in some other
-   *   tmpfs, or a bind mount of one of its directories — which only the table tells apart; or a
-   *   test's table (mountInfoPath), which may not be this process's.
+   * - `true`: statfs(2) names tmpfs, the path's device (stat(2)) is one of #tmpfsDevices, and it
+   *   differs from the parent directory's, so the path is a mount point (inside one filesystem a
+   *   path has the device of the directory above it) with that tmpfs on top. Every tmpfs has a
+   *   device of its own, so a volume in service always passes.
+   * - `undefined`: anything else statfs calls tmpfs — a directory that merely lives in some other
+   *   tmpfs, a bind mount from one, a tmpfs mounted by someone else, devtmpfs (whose f_type is
+   *   tmpfs's) — which the table tells apart; or a test's table (mountInfoPath), which may not be
+   *   this process's.
    *
    * Reading the table costs ~0.2 ms with 100 volumes on the node and grows with every mount.
    */
@@ -210,13 +224,26 @@ export class TmpfsMounter implements Mounter {
     const type = filesystemType(resolved);
     if (type === undefined) return undefined;
     if (type !== TMPFS_MAGIC) return false;
+    const device = deviceOf(resolved);
+    if (device === undefined || !this.#tmpfsDevices.has(device)) return undefined;
     const parent = dirname(resolved);
-    if (parent === resolved) return undefined; // "/"
-    try {
-      return fs.statSync(resolved).dev !== fs.statSync(parent).dev ? true : undefined;
-    } catch {
-      return undefined; // it vanished meanwhile: the table decides
-    }
+    return parent !== resolved && device !== deviceOf(parent) ? true : undefined;
+  }
+
+  /** Remember the device of the tmpfs at `path` (just mounted, or confirmed by the table). */
+  #rememberTmpfsAt(path: string): void {
+    if (!this.#statfsShortcut) return;
+    const device = deviceOf(path);
+    if (device !== undefined) this.#tmpfsDevices.add(device);
+  }
+}
+
+/** st_dev of `path`; `undefined` when it vanished meanwhile (then the table decides). */
+function deviceOf(path: string): number | undefined {
+  try {
+    return fs.statSync(path).dev;
+  } catch {
+    return undefined;
   }
 }
 

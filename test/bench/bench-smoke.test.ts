@@ -67,6 +67,7 @@ describe('benchmark runner, smoke mode', () => {
     sane(r.freshRepublish.latencyGrpcJsClient, 'freshRepublish through grpc-js', 10);
     sane(r.freshRepublish.latencyFirstRounds, 'freshRepublish first rounds', 10);
     sane(r.freshRepublish.volumeStats, 'NodeGetVolumeStats', 10);
+    assert.equal(r.freshRepublish.volumeStatsErrors, 0);
     assert.equal(r.freshRepublish.errors, 0);
     assert.equal(r.freshRepublish.backendRequests, 0);
     for (const handler of [r.firstPublish.driverHandlerMeanMs, r.freshRepublish.driverHandlerMeanMs]) assert.ok(handler > 0 && handler < 60_000, `handler mean ${handler}`);

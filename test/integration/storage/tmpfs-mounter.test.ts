@@ -14,6 +14,8 @@ import { cleanupBase, makeBase, mountTmpfs, mountsUnder } from './tmpfs-test-hel
 
 const MIB = 1024 * 1024;
 const EPERM = 1;
+/** statfs(2)'s f_type of tmpfs — and of devtmpfs (linux/magic.h). */
+const TMPFS_MAGIC = 0x01021994;
 
 /** The real libc, for tests that wrap it; the syscall tests need it loaded. */
 function realLibc(): LibcMount {
@@ -225,20 +227,55 @@ for (const mechanism of ['syscall', 'mount(8)'] as const) {
       await runCommand('umount', [target]);
     });
 
-    void it('a volume in service is found, and unmounted with what is stacked on it, without reading the mount table', async () => {
+    void it('a volume in service is found and unmounted without reading the mount table', async () => {
+      // After the unmount, a base directory that is itself on tmpfs (a tmpfs /tmp) needs the
+      // table once to tell "nothing mounted here" from a mount of its own tmpfs.
+      const baseOnTmpfs = (await fs.statfs(base)).type === TMPFS_MAGIC ? 1 : 0;
       const target = await newTarget();
       await mounter.mount(target, { sizeBytes: MIB });
       assert.equal(await mountTableReads(async () => assert.equal(await mounter.isMounted(target), true)), 0);
-      await mountTmpfs(target);
-      assert.equal(await mountTableReads(() => mounter.unmount(target)), 0);
+      assert.equal(await mountTableReads(() => mounter.unmount(target)), baseOnTmpfs);
       assert.equal(topMountAt(await readMountInfo(), target), undefined);
       await assert.rejects(() => fs.lstat(target), { code: 'ENOENT' });
+
+      // A tmpfs someone else stacked on it is looked up (once), then both come off.
+      const stacked = await newTarget();
+      await mounter.mount(stacked, { sizeBytes: MIB });
+      await mountTmpfs(stacked);
+      assert.equal(await mountTableReads(() => mounter.unmount(stacked)), 1 + baseOnTmpfs);
+      assert.equal(topMountAt(await readMountInfo(), stacked), undefined);
+
       // What statfs and stat cannot settle still goes to the table (and the count sees it).
       const outer = await newTarget();
       await mounter.mount(outer, { sizeBytes: MIB });
       await fs.mkdir(join(outer, 'inner'));
       assert.equal(await mountTableReads(async () => assert.equal(await mounter.isMounted(join(outer, 'inner')), false)), 1);
       await mounter.unmount(outer);
+    });
+
+    void it('a volume mounted before the driver restarted is confirmed by the table once, then known', async () => {
+      const target = await newTarget();
+      await mounter.mount(target, { sizeBytes: MIB });
+      const restarted = new TmpfsMounter({ mechanism });
+      assert.equal(await mountTableReads(async () => assert.equal(await restarted.isMounted(target), true)), 1);
+      assert.equal(await mountTableReads(async () => assert.equal(await restarted.isMounted(target), true)), 0);
+      await restarted.unmount(target);
+      assert.equal(await mounter.isMounted(target), false);
+    });
+
+    void it('devtmpfs at a target (statfs calls it tmpfs) is not a volume: found not mounted, and never unmounted', async () => {
+      const target = await newTarget();
+      await fs.mkdir(target);
+      await runCommand('mount', ['-t', 'devtmpfs', 'devtmpfs', target]);
+      try {
+        assert.equal((await fs.statfs(target)).type, TMPFS_MAGIC, 'the same f_type as tmpfs');
+        assert.equal(await mounter.isMounted(target), false);
+        await assertRejectsWithCode(() => mounter.unmount(target, { removeContent: true }), Errors.internal.code, 'INTERNAL');
+        await assert.rejects(() => mounter.unmount(target), /a devtmpfs filesystem is mounted there/);
+        assert.equal(topMountAt(await readMountInfo(), target)?.fsType, 'devtmpfs');
+      } finally {
+        await runCommand('umount', [target]);
+      }
     });
 
     void it('a tmpfs bind-mounted from a directory of the parent\'s own tmpfs (same device) is still found through the table', async () => {
