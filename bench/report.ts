@@ -15,7 +15,7 @@ export function renderReport(r: BenchResults, jsonName: string): string {
   const s = r.steadyState;
   const lines = [
     `Measured ${r.date} on \`${r.source}\` (${r.plan} run, ${Math.round(r.durationSeconds)} s; raw figures in \`${jsonName}\`) on ${m.cpuModel}, ${m.cores} cores,`,
-    `${Math.round(m.memoryMiB / 1024)} GiB, Node.js ${m.node}${m.runnerNode === undefined ? '' : ` (the drivers; the runner on ${m.runnerNode})`}, Linux ${m.kernel}, load average ${m.loadAverage} at the start; work directory \`${m.workDirectory ?? 'unrecorded'}\`; volumes: \`${r.mounter}\`, mounted with \`${r.mountMechanism}\`.`,
+    `${Math.round(m.memoryMiB / 1024)} GiB, Node.js ${m.node}${m.runnerNode === undefined ? '' : ` (the drivers; the runner on ${m.runnerNode})`}, Linux ${m.kernel}, load average ${m.loadAverage} at the start${stolenNote(r.stolenCpuPercent)}; work directory \`${m.workDirectory ?? 'unrecorded'}\`; volumes: \`${r.mounter}\`, mounted with \`${r.mountMechanism}\`.`,
     '',
     '| measurement | measured | target | | reference (issue 7) |',
     '|---|---|---|---|---|',
@@ -60,4 +60,13 @@ export async function updateReadme(readmePath: string, markdown: string): Promis
   const end = text.indexOf(README_END);
   if (start < 0 || end < start) throw new Error(`${readmePath} has no ${README_START} … ${README_END} section`);
   await writeFile(readmePath, `${text.slice(0, start + README_START.length)}\n${markdown}${text.slice(end)}`);
+}
+
+/** ", CPU time stolen by the hypervisor: 12.3 % over the run (1. first publish 20.1 %, …)", or nothing for results without it. */
+function stolenNote(stolen: Readonly<Record<string, number>> | undefined): string {
+  if (stolen === undefined || stolen['run'] === undefined) return '';
+  const parts = Object.entries(stolen)
+    .filter(([name]) => /^\d\./.test(name))
+    .map(([name, percent]) => `${name} ${percent} %`);
+  return `, CPU time stolen by the hypervisor ${stolen['run']} % over the run (${parts.join(', ')})`;
 }

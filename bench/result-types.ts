@@ -20,6 +20,12 @@ export interface BenchResults {
   readonly coldStart: ColdStartResult;
   /** Reference: a bare grpc-js server with the same proto, driven the same way. */
   readonly grpcFloor: GrpcFloorResult;
+  /**
+   * The hypervisor's share of the machine's CPU time (/proc/stat "steal", bench/cpu-steal.ts), in
+   * percent: over the whole run (`run`) and during each measurement (by its progress name). On a
+   * shared VM it is what moves the figures from one hour to the next.
+   */
+  readonly stolenCpuPercent: Readonly<Record<string, number>>;
 }
 
 export interface MachineDescription {

@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DRIVER_NODE_ENV, driverRuntime } from './driver-runtime.js';
 import { describeMachine } from './machine.js';
+import { sampleMachineCpu, stolenPercent } from './cpu-steal.js';
 import { measureEmbeddedCertificates, measureEmbeddedKv } from './measurements/backend-requests.js';
 import { measureBurst } from './measurements/burst.js';
 import { measureColdStart } from './measurements/cold-start.js';
@@ -38,11 +39,17 @@ import { runCompare } from './compare.js';
 import { freeResultName } from './result-name.js';
 import { settleAll } from './settle-all.js';
 
+/** The hypervisor's share of the machine's CPU time during each step (bench/cpu-steal.ts), by step name. */
+const stolenCpuPercent: Record<string, number> = {};
+
 async function step<T>(name: string, work: () => Promise<T>): Promise<T> {
   const started = performance.now();
+  const cpuBefore = sampleMachineCpu();
   process.stderr.write(`bench: ${name}…\n`);
   const result = await work();
-  process.stderr.write(`bench: ${name} done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  const stolen = stolenPercent(cpuBefore, sampleMachineCpu());
+  if (stolen !== undefined) stolenCpuPercent[name] = stolen;
+  process.stderr.write(`bench: ${name} done in ${((performance.now() - started) / 1000).toFixed(1)} s${stolen === undefined ? '' : `, ${stolen} % of the CPU time stolen`}\n`);
   return result;
 }
 
@@ -109,6 +116,7 @@ async function main(): Promise<number> {
   const source = values.label ?? describeSource(repo);
   const machine = describeMachine();
   const started = performance.now();
+  const cpuAtStart = sampleMachineCpu();
   const date = new Date().toISOString().slice(0, 10);
 
   const { mounter, mountMechanism } = await step('mounting', mounting);
@@ -138,6 +146,7 @@ async function main(): Promise<number> {
     backendRequests: { kv, certificates, dynamicLeases },
     coldStart,
     grpcFloor,
+    stolenCpuPercent: { ...(cpuAtStart === undefined ? {} : { run: stolenPercent(cpuAtStart, sampleMachineCpu()) ?? 0 }), ...stolenCpuPercent },
   };
 
   const json = `${JSON.stringify(results, null, 2)}\n`;
@@ -179,6 +188,7 @@ async function runOnly(plan: Plan, names: readonly string[]): Promise<number> {
   };
   const results: Record<string, unknown> = { driverNode: driverRuntime().version };
   for (const name of names) results[name] = await step(name, measurements[name as (typeof MEASUREMENT_NAMES)[number]]);
+  results['stolenCpuPercent'] = stolenCpuPercent;
   console.log(JSON.stringify(results, null, 2));
   return 0;
 }

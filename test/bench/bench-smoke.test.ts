@@ -53,6 +53,11 @@ describe('benchmark runner, smoke mode', () => {
     assert.ok(r.machine.cores >= 1 && r.machine.memoryMiB > 0 && r.machine.node.startsWith('v') && r.machine.kernel !== '');
     assert.ok(['tmpfs', 'directory'].includes(r.mounter), r.mounter);
     assert.ok(r.source !== '' && r.mountMechanism !== '', 'what was measured and how it mounted are recorded');
+    // The hypervisor's share of the CPU, over the run and per measurement (on bare metal: 0).
+    for (const name of ['run', '1. first publish', '2. fresh republish', '3. burst', '4. steady state', '6. cold start']) {
+      const stolen = r.stolenCpuPercent[name];
+      assert.ok(stolen !== undefined && stolen >= 0 && stolen <= 100, `stolen CPU during ${name}: ${stolen}`);
+    }
 
     // 1. first publish
     sane(r.firstPublish.latency, 'firstPublish', 5);
@@ -114,5 +119,6 @@ describe('benchmark runner, smoke mode', () => {
       assert.ok(report.includes(line), `report has "${line}"`);
     }
     assert.ok(stdout.includes('| measurement | measured | target |'));
+    assert.match(report, /CPU time stolen by the hypervisor [\d.]+ % over the run \(.*1\. first publish [\d.]+ %/);
   });
 });
