@@ -44,7 +44,7 @@ export function validateVolumeFilePath(path: string): string {
   }
   if (elements.length === 0) throw refusePath(path, 'it names the volume directory itself');
 
-  const normalised = elements.length === 1 ? (elements[0] as string) : elements.join('/');
+  const normalised = elements.join('/');
   // Names beginning with `..` are the writer's own (`..data`, `..data_tmp`, `..<timestamp>`);
   // kubelet reserves them the same way.
   if (normalised.startsWith('..')) throw refusePath(path, "names starting with '..' are reserved for the volume's internal entries");

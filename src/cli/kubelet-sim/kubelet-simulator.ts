@@ -1,6 +1,6 @@
 import { startJwksServer, type RunningJwksServer } from './jwks-server.js';
 import { CsiCallError, CsiClient, type CsiCaller } from './csi-client.js';
-import { buildNodePublishVolumeRequest, buildNodeUnpublishVolumeRequest, cleanUpAfterUnpublish, prepareTargetParent, type NodePublishVolumeRequest } from './kubelet-request-builder.js';
+import { buildNodePublishVolumeRequest, buildNodeUnpublishVolumeRequest, cleanUpAfterUnpublish, inlineTargetPath, inlineVolumeId, prepareTargetParent, type NodePublishVolumeRequest } from './kubelet-request-builder.js';
 import type { SimulatedPod } from './simulated-pod.js';
 import { TokenCache } from './token-cache.js';
 import { ServiceAccountTokenIssuer } from './token-issuer.js';
@@ -87,7 +87,8 @@ export class KubeletSimulator {
    * The answer (usage, condition) is not kept: `stats` events time the call.
    */
   async volumeStats(pod: SimulatedPod): Promise<SimulatorEvent> {
-    const { volume_id: volumeId, target_path: targetPath } = buildNodeUnpublishVolumeRequest(pod, { kubeletRoot: this.options.kubeletRoot });
+    const volumeId = inlineVolumeId(pod.uid, pod.volumeName);
+    const targetPath = inlineTargetPath(pod, this.options.kubeletRoot);
     return this.timed('stats', pod, volumeId, targetPath, () => this.client.nodeCall('NodeGetVolumeStats', { volume_id: volumeId, volume_path: targetPath }));
   }
 
