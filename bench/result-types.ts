@@ -55,6 +55,8 @@ export interface FirstPublishResult {
   readonly fetchesPerPublish: number;
   /** Mean time inside the driver's handler (its own histogram), the rest being gRPC and transport. */
   readonly driverHandlerMeanMs: number;
+  /** kubelet's whole set-up of each measured publish: two NodeGetCapabilities and the NodePublishVolume, a connection each. */
+  readonly setUp: LatencySummary;
   /** NodeUnpublishVolume round trips of the same volumes. */
   readonly unpublish: LatencySummary;
   /** The same, measured once the driver has made `afterPublishes` first publishes (absent in results before session 9). */
@@ -69,8 +71,10 @@ export interface FreshRepublishResult {
   readonly latency: LatencySummary;
   /** The first rounds right after the publishes, as many as measured: a driver just started. */
   readonly latencyFirstRounds: LatencySummary;
-  /** The measured republishes again, through a @grpc/grpc-js client instead of the lean caller (bench/lean-csi-caller.ts). */
-  readonly latencyGrpcJsClient: LatencySummary;
+  /** kubelet's whole set-up of each measured republish: two NodeGetCapabilities and the NodePublishVolume, a connection each. */
+  readonly setUp: LatencySummary;
+  /** The measured republishes again, NodePublishVolume alone on one kept connection (bench/one-connection-pass.ts). */
+  readonly latencyOneConnection: LatencySummary;
   readonly errors: number;
   /** Backend fetches made during the republishes (must be 0). */
   readonly backendRequests: number;
@@ -78,6 +82,8 @@ export interface FreshRepublishResult {
   readonly driverHandlerMeanMs: number;
   /** NodeGetVolumeStats round trips over the same volumes (kubelet asks each about once a minute). */
   readonly volumeStats: LatencySummary;
+  /** The same with the NodeGetCapabilities kubelet asks before each. */
+  readonly volumeStatsSetUp: LatencySummary;
   readonly volumeStatsErrors: number;
 }
 
@@ -151,11 +157,11 @@ export interface ColdStartResult {
 }
 
 export interface GrpcFloorResult {
-  /** One call at a time, as in measurement 2. */
+  /** One republish at a time, as in measurement 2: NodePublishVolume on its own connection. */
   readonly roundTrip: LatencySummary;
-  /** The same through a @grpc/grpc-js client. */
-  readonly roundTripGrpcJsClient: LatencySummary;
-  /** Server CPU per 1,000 calls paced as in measurement 4. */
+  /** The same NodePublishVolume calls on one kept connection. */
+  readonly roundTripOneConnection: LatencySummary;
+  /** Server CPU per 1,000 republishes (kubelet's three calls each) paced as in measurement 4. */
   readonly cpuSecondsPer1000: number;
   readonly rssMiB: number;
   readonly peakRssMiB: number;

@@ -81,7 +81,10 @@ export class CsiClient extends UnaryCsiCaller {
   static connect(endpoint: string): CsiClient {
     const services = loadCsiServices();
     const target = endpoint.startsWith('unix:') ? endpoint : `unix:${endpoint}`;
-    const options = { 'grpc.max_receive_message_length': 16 * 1024 * 1024 };
+    // A subchannel pool of the client's own: from grpc-js's global pool, a new client to the same
+    // socket gets any open client's connection, and the simulator's per-call connections
+    // (kubelet's) would not be new ones.
+    const options = { 'grpc.max_receive_message_length': 16 * 1024 * 1024, 'grpc.use_local_subchannel_pool': 1 };
     return new CsiClient(new services.Identity(target, credentials.createInsecure(), options), new services.Node(target, credentials.createInsecure(), options));
   }
 

@@ -23,7 +23,7 @@ export interface NodePublishVolumeRequest {
   volume_context: Record<string, string>;
   volume_capability: {
     mount: { fs_type: string; mount_flags: string[]; volume_mount_group: string };
-    access_mode: { mode: 'SINGLE_NODE_WRITER' };
+    access_mode: { mode: 'SINGLE_NODE_WRITER' | 'SINGLE_NODE_MULTI_WRITER' };
   };
 }
 
@@ -44,6 +44,12 @@ export interface KubeletRequestOptions {
    * fsGroup in `volume_mount_group`. Default true (credmount does).
    */
   readonly volumeMountGroup?: boolean;
+  /**
+   * Whether the driver advertises SINGLE_NODE_MULTI_WRITER; kubelet then maps the inline volume's
+   * ReadWriteOnce to SINGLE_NODE_MULTI_WRITER instead of SINGLE_NODE_WRITER (csi_client.go,
+   * getNodeV1AccessModeMapper). Default false (credmount does not).
+   */
+  readonly singleNodeMultiWriter?: boolean;
 }
 
 /** kubelet's makeVolumeHandle: `csi-` + hex(sha256(podUID + volume name)). */
@@ -104,8 +110,8 @@ export function buildNodePublishVolumeRequest(
     volume_capability: {
       // Inline volumes have no fsType and no mount options.
       mount: { fs_type: '', mount_flags: [], volume_mount_group: sendsMountGroup && pod.fsGroup !== undefined ? String(pod.fsGroup) : '' },
-      // kubelet maps an inline volume's ReadWriteOnce to SINGLE_NODE_WRITER.
-      access_mode: { mode: 'SINGLE_NODE_WRITER' },
+      // An inline volume is ReadWriteOnce to kubelet, mapped by what the driver advertises.
+      access_mode: { mode: options.singleNodeMultiWriter === true ? 'SINGLE_NODE_MULTI_WRITER' : 'SINGLE_NODE_WRITER' },
     },
   };
 }

@@ -1,9 +1,9 @@
 import { startJwksServer, type RunningJwksServer } from './jwks-server.js';
 import { CsiCallError, CsiClient, type CsiCaller } from './csi-client.js';
-import { buildNodePublishVolumeRequest, buildNodeUnpublishVolumeRequest, cleanUpAfterUnpublish, inlineTargetPath, inlineVolumeId, prepareTargetParent, type NodePublishVolumeRequest } from './kubelet-request-builder.js';
+import { buildNodePublishVolumeRequest, buildNodeUnpublishVolumeRequest, cleanUpAfterUnpublish, inlineTargetPath, inlineVolumeId, prepareTargetParent, type KubeletRequestOptions, type NodePublishVolumeRequest } from './kubelet-request-builder.js';
 import type { SimulatedPod } from './simulated-pod.js';
 import { TokenCache } from './token-cache.js';
-import { ServiceAccountTokenIssuer } from './token-issuer.js';
+import { ServiceAccountTokenIssuer, type MintedToken } from './token-issuer.js';
 
 export interface KubeletSimulatorOptions {
   /** The CSI driver's socket, `unix:///path/csi.sock`. */
@@ -25,6 +25,13 @@ export interface KubeletSimulatorOptions {
   readonly onEvent?: (event: SimulatorEvent) => void;
   /** The client for the plugin's socket; by default @grpc/grpc-js (CsiClient). The benchmarks pass their own. */
   readonly connect?: (endpoint: string) => CsiCaller;
+  /**
+   * How kubelet's calls reach the plugin. `per-call` (default) is kubelet's way: csi_client.go
+   * dials a new gRPC connection for every call and closes it after (newV1NodeClient, `defer
+   * closer.Close()`). `shared` sends every call on `client`'s one connection, as a long-lived
+   * client would (the benchmarks' figures of sessions 1–10).
+   */
+  readonly connections?: 'per-call' | 'shared';
 }
 
 export interface SimulatorEvent {
@@ -33,7 +40,13 @@ export interface SimulatorEvent {
   readonly volumeId: string;
   readonly targetPath: string;
   readonly ok: boolean;
+  /** The event's own call (NodePublishVolume, NodeUnpublishVolume, NodeGetVolumeStats), its connection included. */
   readonly ms: number;
+  /**
+   * kubelet's whole operation: the NodeGetCapabilities calls it makes first (two before each
+   * NodePublishVolume, one before NodeGetVolumeStats, docs/kubelet-contract.md) and the call.
+   */
+  readonly operationMs: number;
   readonly code?: string;
   readonly errorCode?: string;
   readonly message?: string;
@@ -42,10 +55,13 @@ export interface SimulatorEvent {
 /**
  * Acts as kubelet towards any CSI node plugin: mints bound service-account tokens (JWKS served on
  * loopback for backends to verify), sends NodePublishVolume with kubelet's exact volume-context
- * keys, republishes on a timer with jitter, and unpublishes.
+ * keys — after the NodeGetCapabilities calls kubelet makes first, each call on a connection of
+ * its own — republishes on a timer with jitter, and unpublishes.
  */
 export class KubeletSimulator {
+  /** One long-lived connection: for calls of the caller's own (Probe), and every call when `connections: 'shared'`. */
   readonly client: CsiCaller;
+  private readonly connectTo: (endpoint: string) => CsiCaller;
   private readonly tokens: TokenCache;
   private readonly published = new Map<string, SimulatedPod>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -55,7 +71,8 @@ export class KubeletSimulator {
     readonly issuer: ServiceAccountTokenIssuer,
     readonly jwks: RunningJwksServer,
   ) {
-    this.client = (options.connect ?? CsiClient.connect)(options.endpoint);
+    this.connectTo = options.connect ?? CsiClient.connect;
+    this.client = this.connectTo(options.endpoint);
     this.tokens = new TokenCache(issuer, options.now === undefined ? {} : { now: options.now });
   }
 
@@ -65,31 +82,50 @@ export class KubeletSimulator {
     return new KubeletSimulator(options, issuer, jwks);
   }
 
-  /** The request kubelet would send for this pod now (tokens from the cache, refreshed at 80% TTL). */
+  /**
+   * The NodePublishVolume kubelet would send for this pod now (tokens from the cache, refreshed at
+   * 80% TTL) to a driver that advertises what credmount does.
+   */
   async buildPublishRequest(pod: SimulatedPod): Promise<NodePublishVolumeRequest> {
-    const tokens = await this.tokens.tokensFor(pod, this.options.tokenTtlSeconds);
-    return buildNodePublishVolumeRequest(pod, tokens, { kubeletRoot: this.options.kubeletRoot, tokensInSecrets: this.options.tokensInSecrets ?? false });
+    return this.publishRequest(pod, await this.tokens.tokensFor(pod, this.options.tokenTtlSeconds), {});
   }
 
-  /** NodePublishVolume for a new pod (or a republish: the same call again). Resolves with the event; never throws a CSI error. */
+  /**
+   * kubelet's SetUp of the pod's volume (a first publish, or a republish: the same again): the
+   * target's parent, NodeGetCapabilities (csi_mounter.go: VOLUME_MOUNT_GROUP?), NodeGetCapabilities
+   * (csi_client.go's access-mode mapper: SINGLE_NODE_MULTI_WRITER?), then NodePublishVolume built
+   * from those answers. Resolves with the event; never throws a CSI error.
+   */
   async publish(pod: SimulatedPod): Promise<SimulatorEvent> {
     const kind = this.published.has(pod.uid) ? 'republish' : 'publish';
-    const request = await this.buildPublishRequest(pod);
-    await prepareTargetParent(request);
-    const event = await this.timed(kind, pod, request.volume_id, request.target_path, () => this.client.nodeCall('NodePublishVolume', request));
+    const tokens = await this.tokens.tokensFor(pod, this.options.tokenTtlSeconds);
+    const base = this.eventBase(kind, pod);
+    await prepareTargetParent({ target_path: base.targetPath, volume_id: base.volumeId });
+    const event = await this.operation(base, async (timeCall) => {
+      const mountGroup = await this.advertises('VOLUME_MOUNT_GROUP');
+      const multiWriter = await this.advertises('SINGLE_NODE_MULTI_WRITER');
+      const request = this.publishRequest(pod, tokens, { volumeMountGroup: mountGroup, singleNodeMultiWriter: multiWriter });
+      await timeCall(() => this.nodeCall('NodePublishVolume', request));
+    });
     if (event.ok) this.published.set(pod.uid, pod);
     return event;
   }
 
   /**
    * NodeGetVolumeStats for a published pod's volume, as kubelet's volume-stats collector asks every
-   * CSI volume about once a minute (`--volume-stats-agg-period`) of a driver with GET_VOLUME_STATS.
-   * The answer (usage, condition) is not kept: `stats` events time the call.
+   * CSI volume about once a minute (`--volume-stats-agg-period`): after a NodeGetCapabilities that
+   * must list GET_VOLUME_STATS (csi_metrics.go), or kubelet does not ask. The answer (usage,
+   * condition) is not kept: `stats` events time the call.
    */
   async volumeStats(pod: SimulatedPod): Promise<SimulatorEvent> {
-    const volumeId = inlineVolumeId(pod.uid, pod.volumeName);
-    const targetPath = inlineTargetPath(pod, this.options.kubeletRoot);
-    return this.timed('stats', pod, volumeId, targetPath, () => this.client.nodeCall('NodeGetVolumeStats', { volume_id: volumeId, volume_path: targetPath }));
+    const base = this.eventBase('stats', pod);
+    return this.operation(base, async (timeCall) => {
+      if (!(await this.advertises('GET_VOLUME_STATS'))) {
+        // kubelet's volume.NewNotSupportedError: no NodeGetVolumeStats call, hence no gRPC status of its own.
+        throw new CsiCallError('NodeGetCapabilities', 12, 'NOT_SUPPORTED', 'the plugin does not advertise GET_VOLUME_STATS, so kubelet does not ask it for volume stats', undefined);
+      }
+      await timeCall(() => this.nodeCall('NodeGetVolumeStats', { volume_id: base.volumeId, volume_path: base.targetPath }));
+    });
   }
 
   /** Republish every `intervalMs` ± `jitter` (a fraction), like kubelet's pod sync loop. */
@@ -113,11 +149,11 @@ export class KubeletSimulator {
     this.timers.delete(pod.uid);
   }
 
-  /** NodeUnpublishVolume, then kubelet's own clean-up of the target's parent. */
+  /** NodeUnpublishVolume (csi_mounter.go TearDownAt: no capability check), then kubelet's own clean-up of the target's parent. */
   async unpublish(pod: SimulatedPod): Promise<SimulatorEvent> {
     this.stopRepublishing(pod);
     const request = buildNodeUnpublishVolumeRequest(pod, { kubeletRoot: this.options.kubeletRoot });
-    const event = await this.timed('unpublish', pod, request.volume_id, request.target_path, () => this.client.nodeCall('NodeUnpublishVolume', request));
+    const event = await this.operation(this.eventBase('unpublish', pod), (timeCall) => timeCall(() => this.nodeCall('NodeUnpublishVolume', request)));
     if (event.ok) {
       this.published.delete(pod.uid);
       this.tokens.deletePod(pod.uid);
@@ -135,16 +171,57 @@ export class KubeletSimulator {
     await this.jwks.stop();
   }
 
-  private async timed(kind: SimulatorEvent['kind'], pod: SimulatedPod, volumeId: string, targetPath: string, call: () => Promise<unknown>): Promise<SimulatorEvent> {
-    const started = performance.now();
-    let event: SimulatorEvent;
-    const base = { kind, pod: `${pod.namespace}/${pod.name}`, volumeId, targetPath };
+  private publishRequest(pod: SimulatedPod, tokens: ReadonlyMap<string, MintedToken>, advertised: Pick<KubeletRequestOptions, 'volumeMountGroup' | 'singleNodeMultiWriter'>): NodePublishVolumeRequest {
+    return buildNodePublishVolumeRequest(pod, tokens, { kubeletRoot: this.options.kubeletRoot, tokensInSecrets: this.options.tokensInSecrets ?? false, ...advertised });
+  }
+
+  /** One NodeGetCapabilities, as kubelet's nodeSupportsCapability asks it: is `type` listed? */
+  private async advertises(type: string): Promise<boolean> {
+    const answer = await this.nodeCall<{ capabilities?: { rpc?: { type?: string | number } | null }[] }>('NodeGetCapabilities', {});
+    return (answer.capabilities ?? []).some((capability) => capability.rpc?.type === type);
+  }
+
+  /** A Node service call as kubelet makes it: on a connection of its own (closed after), or on the shared one. */
+  private async nodeCall<T = Record<string, unknown>>(method: string, request: object): Promise<T> {
+    if (this.options.connections === 'shared') return this.client.nodeCall<T>(method, request);
+    const caller = this.connectTo(this.options.endpoint);
     try {
-      await call();
-      event = { ...base, ok: true, ms: performance.now() - started };
+      return await caller.nodeCall<T>(method, request);
+    } finally {
+      caller.close();
+    }
+  }
+
+  private eventBase(kind: SimulatorEvent['kind'], pod: SimulatedPod): Pick<SimulatorEvent, 'kind' | 'pod' | 'volumeId' | 'targetPath'> {
+    return { kind, pod: `${pod.namespace}/${pod.name}`, volumeId: inlineVolumeId(pod.uid, pod.volumeName), targetPath: inlineTargetPath(pod, this.options.kubeletRoot) };
+  }
+
+  /**
+   * Runs one kubelet operation and makes its event: `operationMs` over all of it, `ms` over the
+   * call `run` passes to `timeCall`. A CSI error of any of its calls fails the event with that
+   * call's status; anything else is thrown.
+   */
+  private async operation(base: Pick<SimulatorEvent, 'kind' | 'pod' | 'volumeId' | 'targetPath'>, run: (timeCall: (call: () => Promise<unknown>) => Promise<void>) => Promise<void>): Promise<SimulatorEvent> {
+    const started = performance.now();
+    let callMs: number | undefined;
+    const timeCall = async (call: () => Promise<unknown>) => {
+      const callStarted = performance.now();
+      try {
+        await call();
+      } finally {
+        callMs = performance.now() - callStarted;
+      }
+    };
+    let event: SimulatorEvent;
+    try {
+      await run(timeCall);
+      const operationMs = performance.now() - started;
+      event = { ...base, ok: true, ms: callMs ?? operationMs, operationMs };
     } catch (error) {
       if (!(error instanceof CsiCallError)) throw error;
-      event = { ...base, ok: false, ms: performance.now() - started, code: error.codeName, message: error.details, ...(error.errorCode === undefined ? {} : { errorCode: error.errorCode }) };
+      const operationMs = performance.now() - started;
+      const message = error.method === 'NodeGetCapabilities' ? `NodeGetCapabilities: ${error.details}` : error.details;
+      event = { ...base, ok: false, ms: callMs ?? operationMs, operationMs, code: error.codeName, message, ...(error.errorCode === undefined ? {} : { errorCode: error.errorCode }) };
     }
     this.options.onEvent?.(event);
     return event;
