@@ -4,9 +4,10 @@ import type { BurstResult } from '../result-types.js';
 import { median, round, summarize } from '../stats.js';
 
 /**
- * 3. Burst: `pods` first publishes sent at once on kubelet's one connection (a rollout starting
- * that many pods on the node), on a driver that has served a few publishes already. Wall time is
- * from the first call until the last answer. Between runs every volume is unpublished.
+ * 3. Burst: `pods` kubelet set-ups started at once (a rollout starting that many pods on the
+ * node; each set-up two NodeGetCapabilities and a NodePublishVolume, every call on its own
+ * connection), on a driver that has served a few publishes already. Wall time is from the first
+ * call until the last answer. Between runs every volume is unpublished.
  */
 export async function measureBurst(plan: Plan['burst']): Promise<BurstResult> {
   const node = await BenchNode.start();

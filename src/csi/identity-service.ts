@@ -15,7 +15,7 @@ export function identityService(options: IdentityServiceOptions): UntypedService
       response: { name: options.driverName, vendor_version: options.version, manifest: {} },
     })),
     // A node-only plugin: no CONTROLLER_SERVICE, no topology constraints.
-    GetPluginCapabilities: unary(options, 'GetPluginCapabilities', none, async () => ({ response: { capabilities: [] } })),
-    Probe: unary(options, 'Probe', none, async () => ({ response: { ready: { value: options.isReady() } } })),
+    GetPluginCapabilities: unary(options, 'GetPluginCapabilities', none, async () => ({ response: { capabilities: [] } }), { routine: true }),
+    Probe: unary(options, 'Probe', none, async () => ({ response: { ready: { value: options.isReady() } } }), { routine: true }),
   };
 }

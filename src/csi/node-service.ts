@@ -56,13 +56,11 @@ function knownVolumeFacts(volumes: VolumeManager, volumeId: string): CallFacts {
  */
 export function nodeService(options: NodeServiceOptions, recentPublishes = new RecentPublishes()): UntypedServiceImplementation {
   const now = options.now ?? (() => new Date());
+  // One answer for every NodeGetCapabilities: kubelet asks it before each publish, republish and stats call.
+  // VOLUME_CONDITION is not advertised: CSI 1.13 reserves it (superseded by GET_VOLUME_HEALTH).
+  const capabilities = { response: { capabilities: ['VOLUME_MOUNT_GROUP', 'GET_VOLUME_STATS'].map((type) => ({ rpc: { type } })) } };
   return {
-    NodeGetCapabilities: unary(options, 'NodeGetCapabilities', () => ({}), async () => ({
-      response: {
-        // VOLUME_CONDITION is not advertised: CSI 1.13 reserves it (superseded by GET_VOLUME_HEALTH).
-        capabilities: ['VOLUME_MOUNT_GROUP', 'GET_VOLUME_STATS'].map((type) => ({ rpc: { type } })),
-      },
-    })),
+    NodeGetCapabilities: unary(options, 'NodeGetCapabilities', () => ({}), async () => capabilities, { routine: true }),
 
     NodeGetInfo: unary(options, 'NodeGetInfo', () => ({}), async () => ({
       response: { node_id: options.nodeId, max_volumes_per_node: '0', accessible_topology: null },
@@ -111,6 +109,7 @@ export function nodeService(options: NodeServiceOptions, recentPublishes = new R
           },
         };
       },
+      { routine: true },
     ),
   };
 }

@@ -21,6 +21,17 @@ export interface HandlerContext {
   readonly metrics: DriverMetrics;
 }
 
+export interface UnaryOptions {
+  /**
+   * A call that is made on a schedule and changes nothing: kubelet asks NodeGetCapabilities twice
+   * before every publish and republish and once before every NodeGetVolumeStats, which it asks of
+   * every volume each minute (docs/kubelet-contract.md §4); the liveness probe calls Probe every
+   * few seconds. Its success is logged at debug, so that the info log holds what changed (a node of
+   * 110 volumes would otherwise write ~440 such lines a minute); failures stay at warn.
+   */
+  readonly routine?: boolean;
+}
+
 /**
  * Wraps an async handler: maps errors to statuses, records the operation metric and writes one
  * log line per call. This is the only place requests are logged, and it logs `facts` — chosen
@@ -31,7 +42,9 @@ export function unary<Req, Res>(
   operation: string,
   facts: (request: Req) => CallFacts,
   handler: (request: Req) => Promise<{ response: Res; result?: string; facts?: CallFacts }>,
+  options: UnaryOptions = {},
 ): UntypedHandleCall {
+  const successLevel = options.routine === true ? 'debug' : 'info';
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     const started = process.hrtime.bigint();
     let described: CallFacts = {};
@@ -59,7 +72,7 @@ export function unary<Req, Res>(
       ({ response, result, facts: learned }) => {
         // What the handler learned (a class's provider) replaces the guess made from the request.
         if (learned !== undefined) described = { ...described, ...learned };
-        finish(result ?? 'ok', result === 'fresh' ? 'debug' : 'info', {}, () => callback(null, response));
+        finish(result ?? 'ok', result === 'fresh' ? 'debug' : successLevel, {}, () => callback(null, response));
       },
       (error: unknown) => {
         const status = toServiceError(error);

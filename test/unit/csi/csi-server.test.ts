@@ -8,7 +8,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CsiCallError, CsiClient } from '../../../src/cli/kubelet-sim/csi-client.js';
 import { CsiServer, type CsiServerOptions } from '../../../src/csi/csi-server.js';
-import { silentLogger } from '../../../src/observability/logger.js';
+import { createLogger, silentLogger } from '../../../src/observability/logger.js';
 import { latch } from '../../support/scripted-provider.js';
 import { VolumeHarness } from '../../support/volume-harness.js';
 import { createStaleSocket } from './stale-socket.js';
@@ -125,6 +125,39 @@ describe('CsiServer', () => {
     assert.equal((await client.identityCall<{ ready: { value: boolean } | null }>('Probe')).ready?.value, true);
     ready = false;
     assert.equal((await client.identityCall<{ ready: { value: boolean } | null }>('Probe')).ready?.value, false);
+  });
+
+  test('calls made on a schedule log their success at debug: NodeGetCapabilities, NodeGetVolumeStats, Probe, GetPluginCapabilities', async () => {
+    // kubelet asks NodeGetCapabilities twice per publish and republish and once per stats call
+    // (docs/kubelet-contract.md §4): at info, a node's log would be mostly these lines.
+    const linesAt = async (level: string): Promise<{ op: string; level: string }[]> => {
+      const lines: { op: string; level: string }[] = [];
+      const logger = createLogger({ level, destination: { write: (line: string) => void lines.push(JSON.parse(line) as { op: string; level: string }) } });
+      const server = await CsiServer.start({ ...options(join(dir, `levels-${level}`, 'csi.sock')), logger });
+      servers.push(server);
+      const client = CsiClient.connect(`unix://${server.socketPath}`);
+      clients.push(client);
+      const body = await publishBody(join(dir, `levels-${level}`, 'kubelet'), `levels-${level}`, 'a');
+      await client.nodeCall('NodePublishVolume', body);
+      await client.nodeCall('NodeGetCapabilities');
+      await client.nodeCall('NodeGetVolumeStats', { volume_id: body['volume_id'], volume_path: body['target_path'] });
+      await client.identityCall('Probe');
+      await client.identityCall('GetPluginCapabilities');
+      await client.nodeCall('NodeGetInfo');
+      await callError(client.nodeCall('NodeGetVolumeStats', { volume_id: 'csi-unknown', volume_path: join(dir, 'nowhere') }));
+      await sleep(50); // lines are written once the answer is on the socket (after-answer.ts)
+      return lines.filter((line) => line.op !== undefined).map(({ op, level: at }) => ({ op, level: at }));
+    };
+
+    assert.deepEqual(await linesAt('info'), [
+      { op: 'NodePublishVolume', level: 'info' },
+      { op: 'NodeGetInfo', level: 'info' },
+      { op: 'NodeGetVolumeStats', level: 'warn' },
+    ]);
+    assert.deepEqual(
+      (await linesAt('debug')).map((line) => `${line.op} ${line.level}`),
+      ['NodePublishVolume info', 'NodeGetCapabilities debug', 'NodeGetVolumeStats debug', 'Probe debug', 'GetPluginCapabilities debug', 'NodeGetInfo info', 'NodeGetVolumeStats warn'],
+    );
   });
 
   test('GetPluginInfo reports the driver name and version', async () => {
