@@ -27,9 +27,17 @@ type Methods = Record<string, MethodDefinition<object, unknown>>;
  * the deadline as `grpc-timeout`, one length-prefixed uncompressed message; the answer is the
  * status in the trailers (or in the headers of a trailers-only response), with the message in
  * between.
+ *
+ * And what grpc-go does on the connection around it (a proxy's frame log of a grpc-go 1.85 client,
+ * bench/README.md session 12), since with kubelet's connection per call the server pays for each
+ * frame: the request waits until the server's SETTINGS have arrived (grpc-go's transport is not
+ * ready before the server's preface); the first response data on a connection is answered with
+ * a connection WINDOW_UPDATE for the bytes received and a PING (grpc-go's BDP estimator, which
+ * pings whenever data arrives and no ping of its own is outstanding); closing sends GOAWAY and
+ * ends the socket.
  */
 export class LeanCsiCaller extends UnaryCsiCaller {
-  private session: ClientHttp2Session | undefined;
+  private session: GoLikeSession | undefined;
   private readonly identity: Methods;
   private readonly node: Methods;
 
@@ -46,19 +54,35 @@ export class LeanCsiCaller extends UnaryCsiCaller {
   }
 
   close(): void {
-    this.session?.close();
+    this.session?.http2.close();
     this.session = undefined;
   }
 
   /** One connection for every call, made again if it was lost (as a gRPC channel reconnects). */
-  private connection(): ClientHttp2Session {
-    if (this.session === undefined || this.session.closed || this.session.destroyed) {
-      const session = connect('http://localhost', { createConnection: () => connectSocket(this.socketPath) });
+  private connection(): GoLikeSession {
+    if (this.session === undefined || this.session.http2.closed || this.session.http2.destroyed) {
+      const http2 = connect('http://localhost', { createConnection: () => connectSocket(this.socketPath) });
       // A lost connection fails the calls on it; the next call connects again.
-      session.on('error', () => undefined);
-      this.session = session;
+      http2.on('error', () => undefined);
+      const ready = new Promise<void>((resolveReady, rejectReady) => {
+        http2.once('remoteSettings', () => resolveReady());
+        http2.once('close', () => rejectReady(new Error('the connection closed before the server sent its SETTINGS')));
+      });
+      ready.catch(() => undefined);
+      this.session = { http2, ready, window: DEFAULT_CONNECTION_WINDOW, pinging: false };
     }
     return this.session;
+  }
+
+  /** grpc-go's BDP estimator on incoming data: give the window back and ping, one ping at a time. */
+  private static received(session: GoLikeSession, bytes: number): void {
+    if (session.pinging || session.http2.destroyed) return;
+    session.pinging = true;
+    session.window += bytes;
+    session.http2.setLocalWindowSize(session.window);
+    session.http2.ping(BDP_PING_PAYLOAD, () => {
+      session.pinging = false;
+    });
   }
 
   protected unary<T>(service: 'identity' | 'node', method: string, request: object, deadlineMs: number): Promise<T> {
@@ -69,8 +93,16 @@ export class LeanCsiCaller extends UnaryCsiCaller {
     frame[0] = 0; // not compressed
     frame.writeUInt32BE(message.length, 1);
     message.copy(frame, 5);
+    const session = this.connection();
+    return session.ready.then(
+      () => this.call<T>(session, method, definition, frame, deadlineMs),
+      (error: unknown) => Promise.reject(new CsiCallError(method, 14, grpcCodeName(14), error instanceof Error ? error.message : String(error), undefined)),
+    );
+  }
+
+  private call<T>(session: GoLikeSession, method: string, definition: MethodDefinition<object, unknown>, frame: Buffer, deadlineMs: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const stream = this.connection().request({
+      const stream = session.http2.request({
         ':method': 'POST',
         ':path': definition.path,
         'content-type': 'application/grpc',
@@ -92,7 +124,10 @@ export class LeanCsiCaller extends UnaryCsiCaller {
       stream.on('trailers', (trailers) => {
         status = trailers;
       });
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        LeanCsiCaller.received(session, chunk.length);
+      });
       stream.on('error', (error) => fail(14, error.message));
       stream.on('close', () => {
         if (status === undefined) return fail(13, `the stream closed without a grpc-status (HTTP/2 code ${stream.rstCode})`);
@@ -111,6 +146,19 @@ export class LeanCsiCaller extends UnaryCsiCaller {
       stream.end(frame);
     });
   }
+}
+
+/** HTTP/2's initial connection flow-control window (RFC 9113 §6.9.2), which grpc-go keeps until its BDP estimate grows it. */
+const DEFAULT_CONNECTION_WINDOW = 65_535;
+/** The 8 bytes grpc-go's BDP pings carry (internal/transport/bdp_estimator.go). */
+const BDP_PING_PAYLOAD = Buffer.from([2, 4, 16, 16, 9, 14, 7, 7]);
+
+/** A connection, when the server's SETTINGS arrived, and the BDP estimator's state. */
+interface GoLikeSession {
+  readonly http2: ClientHttp2Session;
+  readonly ready: Promise<void>;
+  window: number;
+  pinging: boolean;
 }
 
 /** PROTOCOL-HTTP2 "Timeout": a positive integer of at most 8 digits and a unit (m: milliseconds, S: seconds). */

@@ -165,4 +165,9 @@ export interface GrpcFloorResult {
   readonly cpuSecondsPer1000: number;
   readonly rssMiB: number;
   readonly peakRssMiB: number;
+  /**
+   * The same calls against node:http2 alone, answering the same bytes without a gRPC library
+   * (bench/http2-floor-server.ts): Node.js's HTTP/2 share of the floor.
+   */
+  readonly http2Only: { readonly roundTrip: LatencySummary; readonly cpuSecondsPer1000: number; readonly rssMiB: number; readonly peakRssMiB: number };
 }

@@ -69,5 +69,6 @@ export function evaluateTargets(r: BenchResults): TargetRow[] {
     { measurement: 'reference: bare grpc-js server, same proto, client and calls: NodePublishVolume round trip p50 / p99', measured: `${r.grpcFloor.roundTrip.p50} / ${r.grpcFloor.roundTrip.p99} ms`, target: '—', pass: undefined, reference: `issue: ${REFERENCE.grpcUnixRoundTripP50Ms} ms p50` },
     { measurement: 'reference: bare grpc-js server on one kept connection: round trip p50 / p99', measured: `${r.grpcFloor.roundTripOneConnection.p50} / ${r.grpcFloor.roundTripOneConnection.p99} ms`, target: '—', pass: undefined, reference: '' },
     { measurement: 'reference: bare grpc-js server: CPU per 1,000 paced republishes (as in 4); RSS', measured: `${r.grpcFloor.cpuSecondsPer1000} s; ${r.grpcFloor.rssMiB} MiB`, target: '—', pass: undefined, reference: `issue: RSS ${REFERENCE.grpcRssMiB} MiB` },
+    { measurement: 'reference: node:http2 alone, no gRPC library, the same calls and answers: round trip p50 / p99; CPU per 1,000 paced republishes; RSS', measured: `${r.grpcFloor.http2Only.roundTrip.p50} / ${r.grpcFloor.http2Only.roundTrip.p99} ms; ${r.grpcFloor.http2Only.cpuSecondsPer1000} s; ${r.grpcFloor.http2Only.rssMiB} MiB`, target: '—', pass: undefined, reference: '' },
   ];
 }

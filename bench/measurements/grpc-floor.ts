@@ -15,21 +15,30 @@ import { cpuBetween, mib, sampleProcess } from '../proc-stats.js';
 import type { GrpcFloorResult } from '../result-types.js';
 import { round, summarize } from '../stats.js';
 
-const SERVER = resolve(fileURLToPath(import.meta.url), '../../grpc-floor-server.js');
+const GRPC_SERVER = resolve(fileURLToPath(import.meta.url), '../../grpc-floor-server.js');
+const HTTP2_SERVER = resolve(fileURLToPath(import.meta.url), '../../http2-floor-server.js');
 const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 
 /**
  * Reference, not a target: the same clients and the same requests (a volume of 3 secrets and a
- * certificate, with a pod token) against a bare @grpc/grpc-js server with credmount's proto that
- * answers at once, called as kubelet calls (a connection per call, NodeGetCapabilities twice
- * before each NodePublishVolume). Its round trip, CPU per 1,000 paced republishes and RSS are the
- * floor under measurements 2 and 4 on this machine; the round trip on one kept connection beside.
+ * certificate, with a pod token) against a bare @grpc/grpc-js server with credmount's proto and
+ * server options that answers at once, called as kubelet calls (a connection per call,
+ * NodeGetCapabilities twice before each NodePublishVolume). Its round trip, CPU per 1,000 paced
+ * republishes and RSS are the floor under measurements 2 and 4 on this machine; the round trip on
+ * one kept connection beside. Then the same against node:http2 alone answering the same bytes
+ * (`http2Only`): what Node.js's HTTP/2 costs before any gRPC library.
  */
 export async function measureGrpcFloor(plan: Plan['grpcFloor']): Promise<GrpcFloorResult> {
+  const grpc = await measureFloorServer(GRPC_SERVER, plan);
+  const { roundTrip, cpuSecondsPer1000, rssMiB, peakRssMiB } = await measureFloorServer(HTTP2_SERVER, plan);
+  return { ...grpc, http2Only: { roundTrip, cpuSecondsPer1000, rssMiB, peakRssMiB } };
+}
+
+async function measureFloorServer(server: string, plan: Plan['grpcFloor']): Promise<Omit<GrpcFloorResult, 'http2Only'>> {
   const workdir = await mkdtemp(join(tmpdir(), 'credmount-bench-grpc-'));
   const socketPath = join(workdir, 'floor.sock');
   const runtime = driverRuntime();
-  const child = spawn(runtime.execPath, [...runtime.flags, ...driverNodeFlags(), SERVER, socketPath], { stdio: 'ignore' });
+  const child = spawn(runtime.execPath, [...runtime.flags, ...driverNodeFlags(), server, socketPath], { stdio: 'ignore' });
   const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
   let calls = 0;
   const simulator = await KubeletSimulator.start({

@@ -1,6 +1,7 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { unlink } from 'node:fs/promises';
 import { loadCsiServices } from './csi-proto.js';
+import { CSI_SERVER_OPTIONS } from './server-options.js';
 import { identityService, type IdentityServiceOptions } from './identity-service.js';
 import { nodeService, type NodeServiceOptions } from './node-service.js';
 import { RecentPublishes } from './recent-publishes.js';
@@ -22,13 +23,7 @@ export class CsiServer {
   static async start(options: CsiServerOptions): Promise<CsiServer> {
     const socketPath = socketPathFromEndpoint(options.endpoint);
     const services = loadCsiServices();
-    const server = new Server({
-      // Large contexts (many objects, tokens for several audiences) can exceed gRPC's defaults.
-      'grpc.max_receive_message_length': 16 * 1024 * 1024,
-      // Nobody reads channelz here, and with it on every call goes through grpc-js's bookkeeping
-      // handler (call counters, timestamps): CPU on each of kubelet's republishes.
-      'grpc.enable_channelz': 0,
-    });
+    const server = new Server({ ...CSI_SERVER_OPTIONS });
     server.addService(services.Identity.service, identityService(options));
     // NodePublishVolume's requests decoded through the node service's recent publishes: a
     // republish with the same bytes as the last one is not decoded again (recent-publishes.ts).

@@ -1,6 +1,7 @@
 import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect as connectSocket, createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -114,6 +115,42 @@ describe('LeanCsiCaller', () => {
     }
   });
 
+  test('on the connection it does what grpc-go does: waits for the server\'s SETTINGS, answers data with WINDOW_UPDATE and a BDP PING, closes with GOAWAY', async () => {
+    const proxy = await FrameLog.start(join(dir, 'frames.sock'), endpoint.replace('unix://', ''));
+    try {
+      const caller = LeanCsiCaller.connect(`unix://${proxy.front}`);
+      await caller.nodeCall('NodeGetInfo');
+      await caller.nodeCall('NodeGetInfo');
+      caller.close();
+      await proxy.ended();
+      const log = proxy.frames;
+      const at = (frame: string) => log.indexOf(frame);
+      const toServer = log.filter((f) => f.startsWith('C '));
+      // The request waits for the server's SETTINGS, which the client acknowledges first.
+      assert.ok(at('S SETTINGS') >= 0 && at('S SETTINGS') < at('C HEADERS'), log.join('\n'));
+      assert.deepEqual(toServer.slice(0, 4), ['C SETTINGS', 'C SETTINGS ACK', 'C HEADERS', 'C DATA END_STREAM'], log.join('\n'));
+      // Each answer's data (both the same size) is given back to the connection window, then pinged for.
+      const answerBytes = proxy.dataBytesToClient / 2;
+      assert.equal(toServer.filter((f) => f === `C WINDOW_UPDATE stream 0 +${answerBytes}`).length, 2, log.join('\n'));
+      assert.equal(toServer.filter((f) => f === 'C PING 2,4,16,16,9,14,7,7').length, 2, log.join('\n'));
+      assert.ok(at('C PING 2,4,16,16,9,14,7,7') > at('S DATA'), 'the ping follows the answer');
+      assert.equal(toServer.at(-1), 'C GOAWAY NO_ERROR');
+      assert.equal(proxy.connections, 1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('no server at the socket: the call fails UNAVAILABLE', async () => {
+    const caller = LeanCsiCaller.connect(`unix://${join(dir, 'nobody.sock')}`);
+    try {
+      const error = await rejection(caller.nodeCall('NodeGetInfo'));
+      assert.equal(error.codeName, 'UNAVAILABLE');
+    } finally {
+      caller.close();
+    }
+  });
+
   test('a method the proto does not have is refused before anything is sent', async () => {
     const caller = LeanCsiCaller.connect(endpoint);
     try {
@@ -123,3 +160,86 @@ describe('LeanCsiCaller', () => {
     }
   });
 });
+
+const FRAME_TYPES = ['DATA', 'HEADERS', 'PRIORITY', 'RST_STREAM', 'SETTINGS', 'PUSH_PROMISE', 'PING', 'GOAWAY', 'WINDOW_UPDATE', 'CONTINUATION'];
+
+/**
+ * A unix-socket proxy that names the HTTP/2 frames each side sends (RFC 9113 §4.1: a 9-byte
+ * header of length, type, flags and stream), `C …` from the client, `S …` from the server.
+ */
+class FrameLog {
+  readonly frames: string[] = [];
+  dataBytesToClient = 0;
+  connections = 0;
+  private endedClient: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly front: string,
+    private readonly server: NetServer,
+  ) {}
+
+  static async start(front: string, back: string): Promise<FrameLog> {
+    const server = createNetServer();
+    const log = new FrameLog(front, server);
+    server.on('connection', (client) => {
+      log.connections += 1;
+      const plugin = connectSocket(back);
+      client.on('data', log.parser('C', 24));
+      plugin.on('data', log.parser('S', 0));
+      client.pipe(plugin);
+      plugin.pipe(client);
+      client.on('error', () => undefined);
+      plugin.on('error', () => undefined);
+      log.endedClient = new Promise((resolveEnd) => client.once('close', () => resolveEnd()));
+    });
+    await new Promise<void>((resolveListen) => server.listen(front, resolveListen));
+    return log;
+  }
+
+  /** Resolves once the client's side of the last connection has closed. */
+  ended(): Promise<void> {
+    return this.endedClient;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolveClose) => this.server.close(() => resolveClose()));
+  }
+
+  private parser(side: 'C' | 'S', prefaceBytes: number): (chunk: Buffer) => void {
+    let pending = Buffer.alloc(0);
+    let skip = prefaceBytes; // the client's connection preface, "PRI * HTTP/2.0…"
+    return (chunk) => {
+      pending = Buffer.concat([pending, chunk]);
+      const skipped = Math.min(skip, pending.length);
+      pending = pending.subarray(skipped);
+      skip -= skipped;
+      while (pending.length >= 9 && pending.length >= 9 + pending.readUIntBE(0, 3)) {
+        const length = pending.readUIntBE(0, 3);
+        const type = FRAME_TYPES[pending[3] as number] ?? String(pending[3]);
+        const flags = pending[4] as number;
+        const payload = pending.subarray(9, 9 + length);
+        this.frames.push(`${side} ${type}${FrameLog.detail(type, flags, pending.readUInt32BE(5), payload)}`);
+        if (side === 'S' && type === 'DATA') this.dataBytesToClient += length;
+        pending = pending.subarray(9 + length);
+      }
+    };
+  }
+
+  private static detail(type: string, flags: number, stream: number, payload: Buffer): string {
+    const ack = (flags & 1) !== 0;
+    switch (type) {
+      case 'SETTINGS':
+        return ack ? ' ACK' : '';
+      case 'DATA':
+        return (flags & 1) !== 0 ? ' END_STREAM' : '';
+      case 'PING':
+        return ack ? ' ACK' : ` ${[...payload].join(',')}`;
+      case 'WINDOW_UPDATE':
+        return ` stream ${stream} +${payload.readUInt32BE(0)}`;
+      case 'GOAWAY':
+        return payload.readUInt32BE(4) === 0 ? ' NO_ERROR' : ` error ${payload.readUInt32BE(4)}`;
+      default:
+        return '';
+    }
+  }
+}
