@@ -14,6 +14,8 @@
  *                                    cold-start, grpc-floor, first-publish, fresh-republish, burst, steady-state
  *   --only a,b --compare MAIN [--rounds N]   the same for this build and another build's cli/main.js,
  *                                    alternately N times each (default 2), and a table side by side
+ *   --only a,b --compare-flags "FLAGS" [--rounds N]   the same for this build without and with more
+ *                                    Node.js flags for the driver (after the image's)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -86,13 +88,14 @@ async function main(): Promise<number> {
       label: { type: 'string' },
       only: { type: 'string' },
       compare: { type: 'string' },
+      'compare-flags': { type: 'string' },
       rounds: { type: 'string', default: '2' },
       'driver-node': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log('usage: node dist/bench/run.js [--smoke] [--out DIR] [--repo DIR] [--label TEXT] [--driver-node PATH] [--only a,b [--compare MAIN [--rounds N]]]');
+    console.log('usage: node dist/bench/run.js [--smoke] [--out DIR] [--repo DIR] [--label TEXT] [--driver-node PATH] [--only a,b [--compare MAIN | --compare-flags FLAGS [--rounds N]]]');
     return 0;
   }
   if (values['driver-node'] !== undefined) {
@@ -102,11 +105,15 @@ async function main(): Promise<number> {
   const runtime = driverRuntime(); // fails here, before anything starts, on a path that is not a Node.js
   if (runtime.execPath !== process.execPath) process.stderr.write(`bench: drivers on ${runtime.version} (${runtime.execPath})\n`);
   const plan = values.smoke ? SMOKE_PLAN : FULL_PLAN;
-  if (values.compare !== undefined) {
-    if (values.only === undefined) throw new Error('--compare needs --only: which measurements to compare');
+  const compareFlags = values['compare-flags'];
+  if (values.compare !== undefined || compareFlags !== undefined) {
+    if (values.compare !== undefined && compareFlags !== undefined) throw new Error('--compare and --compare-flags: one at a time');
+    const option = values.compare !== undefined ? '--compare' : '--compare-flags';
+    if (values.only === undefined) throw new Error(`${option} needs --only: which measurements to compare`);
     const names = values.only.split(',');
     checkNames(names);
-    const { runs, table } = await runCompare({ names, otherMain: resolve(values.compare), rounds: Number(values.rounds), smoke: values.smoke, runner: fileURLToPath(import.meta.url) });
+    const other = values.compare !== undefined ? { main: resolve(values.compare) } : { flags: compareFlags ?? '' };
+    const { runs, table } = await runCompare({ names, other, rounds: Number(values.rounds), smoke: values.smoke, runner: fileURLToPath(import.meta.url) });
     console.log(JSON.stringify(runs, null, 2));
     console.log(table);
     return 0;

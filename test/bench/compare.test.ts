@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { compareTable, figuresOf } from '../../bench/compare.js';
@@ -43,10 +45,35 @@ describe('benchmark runner, --compare', () => {
     for (const value of values) assert.ok(Number.isFinite(value) && value > 0 && value < 20_000, row);
   });
 
+  test('--compare-flags runs this build without, then with, the flags after the image\'s', { timeout: 150_000 }, async () => {
+    // A Node.js that notes each start, so the test sees the flags every driver got.
+    const dir = await mkdtemp(join(tmpdir(), 'credmount-compare-flags-'));
+    try {
+      const calls = join(dir, 'calls.log');
+      const wrapper = join(dir, 'node');
+      await writeFile(wrapper, `#!/bin/sh\necho "$*" >> '${calls}'\nexec '${process.execPath}' "$@"\n`);
+      await chmod(wrapper, 0o755);
+      const { code, stdout, stderr } = await run(['--only', 'cold-start', '--smoke', '--driver-node', wrapper, '--compare-flags=--max-semi-space-size=2', '--rounds', '1']);
+      assert.equal(code, 0, stderr);
+      const order = [...stderr.matchAll(/compare round (\d+), (this|other) build/g)].map((m) => `${m[2]} #${m[1]}`);
+      assert.deepEqual(order, ['this #1', 'other #1']);
+      const runs = (JSON.parse(stdout.slice(0, stdout.indexOf('\n| figure |'))) as { results: { 'cold-start': { runs: number } } }[]).map((r) => r.results['cold-start'].runs);
+      const drivers = (await readFile(calls, 'utf8')).split('\n').filter((line) => / driver --endpoint /.test(line));
+      assert.equal(drivers.length, (runs[0] ?? 0) + (runs[1] ?? 0), drivers.join('\n'));
+      const flagged = (line: string) => /^--max-semi-space-size=1 .* --max-semi-space-size=2 /.test(line);
+      assert.deepEqual(drivers.map(flagged), [...Array<boolean>(runs[0] ?? 0).fill(false), ...Array<boolean>(runs[1] ?? 0).fill(true)], drivers.join('\n'));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('refuses --compare without --only, a missing build and a bad --rounds, before running anything', async () => {
     assert.match((await run(['--compare', DRIVER_MAIN])).stderr, /--compare needs --only/);
     assert.match((await run(['--only', 'burst', '--compare', '/nonexistent/main.js'])).stderr, /no build at \/nonexistent\/main\.js/);
     assert.match((await run(['--only', 'burst', '--compare', DRIVER_MAIN, '--rounds', '0'])).stderr, /--rounds must be a whole number/);
     assert.match((await run(['--only', 'nope', '--compare', DRIVER_MAIN])).stderr, /unknown measurement\(s\) nope/);
+    assert.match((await run(['--compare-flags=--max-semi-space-size=2'])).stderr, /--compare-flags needs --only/);
+    assert.match((await run(['--only', 'burst', '--compare-flags='])).stderr, /--compare-flags: no flags given/);
+    assert.match((await run(['--only', 'burst', '--compare', DRIVER_MAIN, '--compare-flags=--max-semi-space-size=2'])).stderr, /one at a time/);
   });
 });
