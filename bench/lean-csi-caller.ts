@@ -31,10 +31,9 @@ type Methods = Record<string, MethodDefinition<object, unknown>>;
  * And what grpc-go does on the connection around it (a proxy's frame log of a grpc-go 1.85 client,
  * bench/README.md session 12), since with kubelet's connection per call the server pays for each
  * frame: the request waits until the server's SETTINGS have arrived (grpc-go's transport is not
- * ready before the server's preface); the first response data on a connection is answered with
- * a connection WINDOW_UPDATE for the bytes received and a PING (grpc-go's BDP estimator, which
- * pings whenever data arrives and no ping of its own is outstanding); closing sends GOAWAY and
- * ends the socket.
+ * ready before the server's preface); response data is answered with a connection WINDOW_UPDATE
+ * for the bytes received and a PING whenever none of its pings is outstanding (grpc-go's BDP
+ * estimator: on a connection per call, once); closing sends GOAWAY and ends the socket.
  */
 export class LeanCsiCaller extends UnaryCsiCaller {
   private session: GoLikeSession | undefined;

@@ -14,8 +14,9 @@
  *                                    cold-start, grpc-floor, first-publish, fresh-republish, burst, steady-state
  *   --only a,b --compare MAIN [--rounds N]   the same for this build and another build's cli/main.js,
  *                                    alternately N times each (default 2), and a table side by side
- *   --only a,b --compare-flags "FLAGS" [--rounds N]   the same for this build without and with more
- *                                    Node.js flags for the driver (after the image's)
+ *   --only a,b --compare-flags=FLAGS [--rounds N]   the same for this build without and with more
+ *                                    Node.js flags for the driver (after the image's; the = keeps a
+ *                                    value that starts with - attached to the option)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -95,7 +96,7 @@ async function main(): Promise<number> {
     },
   });
   if (values.help) {
-    console.log('usage: node dist/bench/run.js [--smoke] [--out DIR] [--repo DIR] [--label TEXT] [--driver-node PATH] [--only a,b [--compare MAIN | --compare-flags FLAGS [--rounds N]]]');
+    console.log('usage: node dist/bench/run.js [--smoke] [--out DIR] [--repo DIR] [--label TEXT] [--driver-node PATH] [--only a,b [--compare MAIN | --compare-flags=FLAGS [--rounds N]]]');
     return 0;
   }
   if (values['driver-node'] !== undefined) {
