@@ -3,10 +3,10 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../observability/logger.js';
-import { writeSampleStore } from '../providers/embedded/sample-store.js';
+import { createLogger, logFileDestination } from '../observability/logger.js';
+import { writeSampleStore, type SampleStore } from '../providers/embedded/sample-store.js';
 import { parseDriverConfig } from './config.js';
-import { startDriver } from './driver-app.js';
+import { startDriver, type DriverApp } from './driver-app.js';
 import { parseDuration } from './duration.js';
 import { KubeletSimulator } from './kubelet-sim/kubelet-simulator.js';
 import type { SimulatedPod } from './kubelet-sim/simulated-pod.js';
@@ -66,22 +66,32 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
   // 2. The kubelet simulator first: its JWKS is what the embedded provider verifies tokens with.
   const endpoint = `unix://${join(workdir, 'csi.sock')}`;
   const simulator = await KubeletSimulator.start({ endpoint, kubeletRoot: join(workdir, 'kubelet') });
+  let driver: DriverApp | undefined;
+  try {
+    // 3. The driver, logging to a file so the terminal shows what the pod sees.
+    const logFile = join(workdir, 'driver.log');
+    const config = parseDriverConfig([
+      '--endpoint', endpoint,
+      '--state-dir', join(workdir, 'state'),
+      '--node-id', 'demo-node',
+      '--embedded-store', store.storeDir,
+      '--embedded-jwks-url', simulator.jwks.jwksUri,
+      '--embedded-refresh-interval', '20s',
+    ]);
+    const logger = createLogger({ level: 'debug', destination: logFileDestination(logFile) });
+    driver = await startDriver(config, { logger });
+    say(`driver up on ${endpoint} (volumes are ${driver.mounterKind === 'tmpfs' ? 'tmpfs mounts' : 'plain directories: not root, see the log'}); log: ${logFile}`);
+    return await showVolume(simulator, store, say, durationMs, republishMs);
+  } finally {
+    // Whatever happened, nothing the demo started keeps the process alive.
+    await simulator.stop().catch(() => undefined);
+    await driver?.stop().catch(() => undefined);
+    if (values.dir === undefined) await rm(workdir, { recursive: true, force: true });
+  }
+}
 
-  // 3. The driver, logging to a file so the terminal shows what the pod sees.
-  const logFile = join(workdir, 'driver.log');
-  const config = parseDriverConfig([
-    '--endpoint', endpoint,
-    '--state-dir', join(workdir, 'state'),
-    '--node-id', 'demo-node',
-    '--embedded-store', store.storeDir,
-    '--embedded-jwks-url', simulator.jwks.jwksUri,
-    '--embedded-refresh-interval', '20s',
-  ]);
-  const { pino } = await import('pino');
-  const logger = createLogger({ level: 'debug', destination: pino.destination({ dest: logFile, sync: true }) });
-  const driver = await startDriver(config, { logger });
-  say(`driver up on ${endpoint} (volumes are ${driver.mounterKind === 'tmpfs' ? 'tmpfs mounts' : 'plain directories: not root, see the log'}); log: ${logFile}`);
-
+/** Steps 4–6: a pod's volume published, republished and changed, then unpublished. 0 if all went as it should. */
+async function showVolume(simulator: KubeletSimulator, store: SampleStore, say: (text: string) => void, durationMs: number, republishMs: number): Promise<number> {
   // 4. A pod with an inline volume: two secrets and a 1-minute certificate, as the pod itself.
   const objects = store.objectsParameter.replace('ttl: 10m', 'ttl: 1m');
   const pod: SimulatedPod = {
@@ -96,8 +106,6 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
   const first = await simulator.publish(pod);
   if (!first.ok) {
     say(`publish failed: ${first.code}: ${first.message}`);
-    await simulator.stop();
-    await driver.stop();
     return 1;
   }
   say(`published ${pod.namespace}/${pod.name} in ${first.ms.toFixed(1)} ms at ${first.targetPath}`);
@@ -136,8 +144,5 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
     () => false,
   );
   say(`unpublished (${gone.ok ? 'OK' : gone.code}); target ${targetExists ? 'still exists!' : 'removed'}`);
-  await simulator.stop();
-  await driver.stop();
-  if (values.dir === undefined) await rm(workdir, { recursive: true, force: true });
   return gone.ok && !targetExists ? 0 : 1;
 }

@@ -49,6 +49,15 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream;
 }
 
+/**
+ * A log file written synchronously, for a process whose terminal shows something else (the demo).
+ * Made here, where pino is imported statically: a dynamic `import('pino')` elsewhere lost its
+ * named export in the bundle the image runs (`pino.destination` undefined).
+ */
+export function logFileDestination(path: string): DestinationStream {
+  return pino.destination({ dest: path, sync: true });
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const logger = pino(
     {
