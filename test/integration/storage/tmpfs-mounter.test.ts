@@ -10,7 +10,7 @@ import { MOUNT_INFO_PATH, readMountInfo, topMountAt } from '../../../src/storage
 import { TmpfsMounter, tmpfsData, tmpfsOptions, type MountMechanism, type TmpfsMounterOptions } from '../../../src/storage/tmpfs-mounter.js';
 import { readVolumeUsage } from '../../../src/storage/volume-usage.js';
 import { assertRejectsWithCode } from '../../unit/storage/storage-test-helpers.js';
-import { cleanupBase, makeBase, mountTmpfs, mountsUnder } from './tmpfs-test-helpers.js';
+import { cleanupBase, makeBase, makeNonTmpfsDir, mountTmpfs, mountsUnder } from './tmpfs-test-helpers.js';
 
 const MIB = 1024 * 1024;
 const EPERM = 1;
@@ -193,38 +193,59 @@ for (const mechanism of ['syscall', 'mount(8)'] as const) {
       assert.equal(await fs.readFile(join(target, 'nested', 'precious'), 'utf8'), 'y');
     });
 
-    void it('isMounted: false for a missing path, a plain directory, and a non-tmpfs bind mount', async () => {
+    void it('isMounted: false for a missing path, a plain directory, and a non-tmpfs bind mount', async (t) => {
       const target = await newTarget();
       assert.equal(await mounter.isMounted(target), false);
       await fs.mkdir(target);
       assert.equal(await mounter.isMounted(target), false);
+      const source = await makeNonTmpfsDir(`credmount-bind-source-${n}-`);
+      if (source === undefined) return t.skip('no writable directory outside tmpfs for the bind mount');
+      try {
+        await runCommand('mount', ['--bind', source, target]);
+        assert.notEqual(topMountAt(await readMountInfo(), target)?.fsType, 'tmpfs');
+        assert.equal(await mounter.isMounted(target), false, 'a bind mount of a disk file system is not our tmpfs');
+        // ...and unmount refuses to touch it: only a credmount tmpfs is ever unmounted.
+        await assertRejectsWithCode(() => mounter.unmount(target, { removeContent: true }), Errors.internal.code, 'INTERNAL');
+        assert.ok(topMountAt(await readMountInfo(), target) !== undefined);
+        await runCommand('umount', [target]);
+      } finally {
+        await fs.rm(source, { recursive: true, force: true });
+      }
+    });
+
+    void it('isMounted: false for a bind mount from the same file system (the same device as its parent)', async () => {
+      const target = await newTarget();
+      await fs.mkdir(target);
       const source = join(base, `bind-source-${n}`);
       await fs.mkdir(source);
       await runCommand('mount', ['--bind', source, target]);
       // Same device as the parent: a dev comparison would say "not mounted"; the mount table knows better.
       assert.equal((await fs.stat(target)).dev, (await fs.stat(join(target, '..'))).dev);
       assert.ok(topMountAt(await readMountInfo(), target) !== undefined);
-      assert.equal(await mounter.isMounted(target), false, 'a bind mount of ext4 is not our tmpfs');
-      // ...and unmount refuses to touch it: only a credmount tmpfs is ever unmounted.
-      await assertRejectsWithCode(() => mounter.unmount(target, { removeContent: true }), Errors.internal.code, 'INTERNAL');
-      assert.ok(topMountAt(await readMountInfo(), target) !== undefined);
+      if (topMountAt(await readMountInfo(), target)?.fsType !== 'tmpfs') {
+        assert.equal(await mounter.isMounted(target), false, 'a bind mount of the base (not tmpfs) is not our tmpfs');
+      }
       await runCommand('umount', [target]);
     });
 
-    void it('unmount takes our tmpfs off a foreign mount below it, then refuses to remove the directory, leaving the foreign mount', async () => {
+    void it('unmount takes our tmpfs off a foreign mount below it, then refuses to remove the directory, leaving the foreign mount', async (t) => {
       const target = await newTarget();
       await fs.mkdir(target);
-      const source = join(base, `bind-below-${n}`);
-      await fs.mkdir(source);
-      await fs.writeFile(join(source, 'theirs'), 'z');
-      await runCommand('mount', ['--bind', source, target]);
-      await mountTmpfs(target);
-      // statfs after the umount says "not tmpfs", so the table is not read again; the directory
-      // is still a mount point, so removing it fails rather than touching what is below.
-      await assertRejectsWithCode(() => mounter.unmount(target, { removeContent: true }), Errors.internal.code, 'INTERNAL');
-      assert.equal(topMountAt(await readMountInfo(), target)?.fsType === 'tmpfs', false);
-      assert.equal(await fs.readFile(join(target, 'theirs'), 'utf8'), 'z');
-      await runCommand('umount', [target]);
+      const source = await makeNonTmpfsDir(`credmount-bind-below-${n}-`);
+      if (source === undefined) return t.skip('no writable directory outside tmpfs for the foreign mount');
+      try {
+        await fs.writeFile(join(source, 'theirs'), 'z');
+        await runCommand('mount', ['--bind', source, target]);
+        await mountTmpfs(target);
+        // statfs after the umount says "not tmpfs", so the table is not read again; the directory
+        // is still a mount point, so removing it fails rather than touching what is below.
+        await assertRejectsWithCode(() => mounter.unmount(target, { removeContent: true }), Errors.internal.code, 'INTERNAL');
+        assert.equal(topMountAt(await readMountInfo(), target)?.fsType === 'tmpfs', false);
+        assert.equal(await fs.readFile(join(target, 'theirs'), 'utf8'), 'z');
+        await runCommand('umount', [target]);
+      } finally {
+        await fs.rm(source, { recursive: true, force: true });
+      }
     });
 
     void it('a volume in service is found and unmounted without reading the mount table', async () => {

@@ -17,6 +17,28 @@ export async function makeBase(prefix: string): Promise<string> {
   return fs.realpath(await fs.mkdtemp(join(tmpdir(), prefix)));
 }
 
+/** statfs(2)'s f_type of tmpfs (linux/magic.h). */
+const TMPFS_MAGIC = 0x01021994;
+
+/**
+ * A new directory on a file system that is not tmpfs — the source of a bind mount that must be
+ * someone else's mount, not a tmpfs — or undefined when none of the usual places is one (all on
+ * tmpfs). A base under a tmpfs /tmp would make such a bind a tmpfs, which the mounter rightly
+ * treats as a tmpfs at the target.
+ */
+export async function makeNonTmpfsDir(prefix: string): Promise<string | undefined> {
+  for (const parent of [tmpdir(), '/var/tmp', process.cwd()]) {
+    const onTmpfs = await fs.statfs(parent).then(
+      (stats) => stats.type === TMPFS_MAGIC,
+      () => true,
+    );
+    if (onTmpfs) continue;
+    const made = await fs.mkdtemp(join(parent, prefix)).catch(() => undefined);
+    if (made !== undefined) return fs.realpath(made);
+  }
+  return undefined;
+}
+
 export async function mountTmpfs(target: string, options = 'size=1m'): Promise<void> {
   await run('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', target]);
 }
