@@ -135,7 +135,7 @@ export const DRIVER_FLAGS = {
   'gcp-service-account-annotations': { type: 'string', default: 'false', help: "gcp provider: read iam.gke.io/gcp-service-account(-delegates) from pods' service accounts (the driver then needs get on serviceaccounts; API access as for --kubeconfig) (true|false)" },
   'gcp-token-lifetime': { type: 'string', default: '1h', help: 'gcp provider: lifetime asked for impersonated access tokens (at most 1h unless the organisation allows more)' },
   kubeconfig: { type: 'string', default: '', help: "Kubernetes API access for SecretProviderClass references and events: a kubeconfig file (empty: the driver pod's in-cluster service account)" },
-  'kube-api-timeout': { type: 'string', default: '10s', help: 'abandon a Kubernetes API call after this long' },
+  'kube-api-timeout': { type: 'string', default: '10s', help: 'abandon a Kubernetes API call after this long (the request is aborted, its connection closed)' },
   'spc-cache-ttl': { type: 'string', default: '10s', help: 'reuse a SecretProviderClass read for this long (read only when a volume is published or due for refresh)' },
   'kube-events': { type: 'string', default: 'false', help: 'record Kubernetes Events on pods for failed refreshes (needs create/patch on events) (true|false)' },
   'certificates-signers': { type: 'string', default: CERTIFICATE_SIGNERS.join(','), help: `certificates provider: signers volumes may use (${CERTIFICATE_SIGNERS.join(', ')})` },

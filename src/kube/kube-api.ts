@@ -27,9 +27,31 @@ export class KubeApiError extends Error {
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 type ClientModule = typeof import('@kubernetes/client-node');
+type HttpLibrary = InstanceType<ClientModule['IsomorphicFetchHttpLibrary']>;
 interface Clients {
   readonly customObjects: InstanceType<ClientModule['CustomObjectsApi']>;
   readonly core: InstanceType<ClientModule['CoreV1Api']>;
+  /** client-node's own HTTP library (node-fetch), which every call goes through. */
+  readonly http: HttpLibrary;
+}
+
+/** The per-call options every API method takes: the HTTP library, with this call's abort signal. */
+interface CallOptions {
+  readonly httpApi: HttpLibrary;
+}
+
+/**
+ * client-node's HTTP library, with each request given `signal`: when the driver stops waiting for
+ * an answer, the request is aborted and its connection closed, instead of staying open for as
+ * long as the API server (or a dead network path) keeps it.
+ */
+function abortingOn(signal: AbortSignal, http: HttpLibrary): HttpLibrary {
+  return {
+    send(request) {
+      request.setSignal(signal);
+      return http.send(request);
+    },
+  };
 }
 
 /**
@@ -44,34 +66,34 @@ export class KubeApi {
 
   /** GET .../namespaces/<ns>/secretproviderclasses/<name>: the raw object. */
   async getSecretProviderClass(namespace: string, name: string): Promise<unknown> {
-    return this.call('get secretproviderclass', async ({ customObjects }) =>
-      customObjects.getNamespacedCustomObject({ group: SPC_GROUP, version: SPC_VERSION, namespace, plural: SPC_PLURAL, name }),
+    return this.call('get secretproviderclass', async ({ customObjects }, options) =>
+      customObjects.getNamespacedCustomObject({ group: SPC_GROUP, version: SPC_VERSION, namespace, plural: SPC_PLURAL, name }, options),
     );
   }
 
   /** GET /api/v1/namespaces/<ns>/serviceaccounts/<name> (the gcp provider reads its impersonation annotations). */
   async getServiceAccount(namespace: string, name: string): Promise<unknown> {
-    return this.call('get serviceaccount', async ({ core }) => core.readNamespacedServiceAccount({ namespace, name }));
+    return this.call('get serviceaccount', async ({ core }, options) => core.readNamespacedServiceAccount({ namespace, name }, options));
   }
 
   /** POST /api/v1/namespaces/<ns>/events. */
   async createEvent(namespace: string, body: Record<string, unknown>): Promise<unknown> {
-    return this.call('create event', async ({ core }) => core.createNamespacedEvent({ namespace, body: body as never }));
+    return this.call('create event', async ({ core }, options) => core.createNamespacedEvent({ namespace, body: body as never }, options));
   }
 
   /** PATCH /api/v1/namespaces/<ns>/events/<name> with a JSON patch (client-node's default patch type). */
   async patchEvent(namespace: string, name: string, patch: readonly Record<string, unknown>[]): Promise<unknown> {
-    return this.call('patch event', async ({ core }) => core.patchNamespacedEvent({ namespace, name, body: patch as never }));
+    return this.call('patch event', async ({ core }, options) => core.patchNamespacedEvent({ namespace, name, body: patch as never }, options));
   }
 
-  private async call<T>(operation: string, work: (clients: Clients) => Promise<T>): Promise<T> {
+  private async call<T>(operation: string, work: (clients: Clients, options: CallOptions) => Promise<T>): Promise<T> {
     const clients = await this.load();
     return reportRequest(
       this.options.reporter,
       operation,
       async () => {
         try {
-          return await withTimeout(this.options.requestTimeoutMs, () => work(clients));
+          return await withTimeout(this.options.requestTimeoutMs, (signal) => work(clients, { httpApi: abortingOn(signal, clients.http) }));
         } catch (error) {
           throw new KubeApiError(kubeFailureOf(error));
         }
@@ -113,6 +135,6 @@ export class KubeApi {
       if (!existsSync(`${dir}/token`)) throw Errors.kubeConfigInvalid(`${dir}/token does not exist: the driver pod needs automountServiceAccountToken`);
       config.loadFromCluster(root);
     }
-    return { customObjects: config.makeApiClient(k8s.CustomObjectsApi), core: config.makeApiClient(k8s.CoreV1Api) };
+    return { customObjects: config.makeApiClient(k8s.CustomObjectsApi), core: config.makeApiClient(k8s.CoreV1Api), http: new k8s.IsomorphicFetchHttpLibrary() };
   }
 }
