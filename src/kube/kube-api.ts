@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { Errors } from '../errors/catalogue.js';
 import { withTimeout } from '../errors/time-limit.js';
 import { reportRequest, type BackendRequestReporter } from '../observability/backend-requests.js';
+import { abortingOn, type KubeHttpLibrary } from './aborting-http.js';
 import { kubeFailureOf, type KubeFailure } from './kube-api-error.js';
 import { SPC_GROUP, SPC_PLURAL, SPC_VERSION } from './secret-provider-class.js';
 
@@ -27,31 +28,15 @@ export class KubeApiError extends Error {
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 type ClientModule = typeof import('@kubernetes/client-node');
-type HttpLibrary = InstanceType<ClientModule['IsomorphicFetchHttpLibrary']>;
 interface Clients {
   readonly customObjects: InstanceType<ClientModule['CustomObjectsApi']>;
   readonly core: InstanceType<ClientModule['CoreV1Api']>;
-  /** client-node's own HTTP library (node-fetch), which every call goes through. */
-  readonly http: HttpLibrary;
+  readonly http: KubeHttpLibrary;
 }
 
 /** The per-call options every API method takes: the HTTP library, with this call's abort signal. */
 interface CallOptions {
-  readonly httpApi: HttpLibrary;
-}
-
-/**
- * client-node's HTTP library, with each request given `signal`: when the driver stops waiting for
- * an answer, the request is aborted and its connection closed, instead of staying open for as
- * long as the API server (or a dead network path) keeps it.
- */
-function abortingOn(signal: AbortSignal, http: HttpLibrary): HttpLibrary {
-  return {
-    send(request) {
-      request.setSignal(signal);
-      return http.send(request);
-    },
-  };
+  readonly httpApi: KubeHttpLibrary;
 }
 
 /**

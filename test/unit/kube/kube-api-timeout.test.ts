@@ -6,18 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { KubeApi, KubeApiError } from '../../../src/kube/kube-api.js';
-
-/** Resolves with true once `request`'s connection has closed, false after `ms`. */
-function closedWithin(request: IncomingMessage, ms: number): Promise<boolean> {
-  return new Promise((resolveClosed) => {
-    if (request.socket.destroyed) return resolveClosed(true);
-    const timer = setTimeout(() => resolveClosed(false), ms);
-    request.socket.once('close', () => {
-      clearTimeout(timer);
-      resolveClosed(true);
-    });
-  });
-}
+import { closedWithin } from '../../support/request-closed.js';
 
 /**
  * An API server that takes every request and never answers (a hung apiserver, or a network path

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Errors, withRetryAfter } from '../../../errors/catalogue.js';
+import { abortingOn, type KubeHttpLibrary } from '../../../kube/aborting-http.js';
 import type { CredmountError } from '../../../errors/credmount-error.js';
 import { CR_GROUP, CR_PLURAL, CR_VERSION, type CertificateRequestObject } from './certificate-request.js';
 
@@ -32,6 +33,7 @@ const CA_MAX_AGE_MS = 10 * 60_000;
 
 export class CertificateRequestClient {
   private ca: { data: string; readAtMs: number } | undefined;
+  private http: KubeHttpLibrary | undefined;
 
   constructor(private readonly options: KubeApiOptions) {}
 
@@ -49,31 +51,33 @@ export class CertificateRequestClient {
     return this.ca.data;
   }
 
-  async create(namespace: string, body: CertificateRequestObject, token: string): Promise<CertificateRequestObject> {
-    const api = await this.api(token);
+  /** Each call's request is aborted, its connection closed, when `signal` aborts. */
+  async create(namespace: string, body: CertificateRequestObject, token: string, signal: AbortSignal): Promise<CertificateRequestObject> {
+    const { api, options } = await this.api(token, signal);
     return this.call(`create a CertificateRequest in namespace ${namespace}`, () =>
-      api.createNamespacedCustomObject({ group: CR_GROUP, version: CR_VERSION, namespace, plural: CR_PLURAL, body }),
+      api.createNamespacedCustomObject({ group: CR_GROUP, version: CR_VERSION, namespace, plural: CR_PLURAL, body }, options),
     ) as Promise<CertificateRequestObject>;
   }
 
-  async get(namespace: string, name: string, token: string): Promise<CertificateRequestObject> {
-    const api = await this.api(token);
-    return this.call(`read CertificateRequest ${namespace}/${name}`, () => api.getNamespacedCustomObject({ group: CR_GROUP, version: CR_VERSION, namespace, plural: CR_PLURAL, name })) as Promise<CertificateRequestObject>;
+  async get(namespace: string, name: string, token: string, signal: AbortSignal): Promise<CertificateRequestObject> {
+    const { api, options } = await this.api(token, signal);
+    return this.call(`read CertificateRequest ${namespace}/${name}`, () => api.getNamespacedCustomObject({ group: CR_GROUP, version: CR_VERSION, namespace, plural: CR_PLURAL, name }, options)) as Promise<CertificateRequestObject>;
   }
 
   /** Delete; a request already gone is fine. */
-  async delete(namespace: string, name: string, token: string): Promise<void> {
-    const api = await this.api(token);
+  async delete(namespace: string, name: string, token: string, signal: AbortSignal): Promise<void> {
+    const { api, options } = await this.api(token, signal);
     try {
-      await this.call(`delete CertificateRequest ${namespace}/${name}`, () => api.deleteNamespacedCustomObject({ group: CR_GROUP, version: CR_VERSION, namespace, plural: CR_PLURAL, name }));
+      await this.call(`delete CertificateRequest ${namespace}/${name}`, () => api.deleteNamespacedCustomObject({ group: CR_GROUP, version: CR_VERSION, namespace, plural: CR_PLURAL, name }, options));
     } catch (error) {
       if ((error as CredmountError).code === Errors.notFound.code) return;
       throw error;
     }
   }
 
-  private async api(token: string) {
+  private async api(token: string, signal: AbortSignal) {
     const k8s = await clientModule();
+    this.http ??= new k8s.IsomorphicFetchHttpLibrary();
     const config = new k8s.KubeConfig();
     // A config with only this pod's token: nothing of the driver's (in-cluster account, kubeconfig) is loaded.
     // client-node refuses plain http unless told to skip TLS checks; config only allows http on
@@ -84,7 +88,7 @@ export class CertificateRequestClient {
       { name: 'cluster', server: this.options.server, skipTLSVerify: plainHttp, ...(caData === undefined ? {} : { caData }) },
       { name: 'pod', token },
     );
-    return config.makeApiClient(k8s.CustomObjectsApi);
+    return { api: config.makeApiClient(k8s.CustomObjectsApi), options: { httpApi: abortingOn(signal, this.http) } };
   }
 
   /** Map the API's answers to coded errors; the token is never part of a message. */

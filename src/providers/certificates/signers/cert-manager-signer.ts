@@ -24,6 +24,9 @@ export const VOLUME_ANNOTATION = 'credmount.dev/volume-id';
  * 4. delete it, whatever the outcome (the private key never left the node; the request only
  *    held the CSR and the certificate).
  */
+/** How long the clean-up of a finished or abandoned CertificateRequest may take. */
+const DELETE_TIMEOUT_MS = 10_000;
+
 export class CertManagerSigner implements Signer {
   private readonly client: CertificateRequestClient;
   private readonly inFlight = new Map<string, Promise<unknown>>();
@@ -70,7 +73,7 @@ export class CertManagerSigner implements Signer {
       },
     };
     input.signal.throwIfAborted();
-    const created = await this.client.create(namespace, body, token.token);
+    const created = await this.client.create(namespace, body, token.token, input.signal);
     const name = created.metadata.name;
     if (name === undefined || name === '') throw Errors.backendUnavailable('the Kubernetes API', 'the created CertificateRequest has no name');
     const what = `CertificateRequest ${namespace}/${name} (issuer ${spec.issuer.kind} ${JSON.stringify(spec.issuer.name)})`;
@@ -97,11 +100,16 @@ export class CertManagerSigner implements Signer {
           throw Errors.backendUnavailable(what, `not ready before the fetch deadline (${state.reason})`);
         });
         waitMs = Math.min(waitMs * 1.5, this.options.maxPollMs ?? 2_000);
-        current = await this.client.get(namespace, name, token.token);
+        current = await this.client.get(namespace, name, token.token, input.signal).catch((error: unknown) => {
+          // The deadline may fall during a read as well as between two: say the same either way.
+          if (input.signal.aborted) throw Errors.backendUnavailable(what, `not ready before the fetch deadline (${state.reason})`);
+          throw error;
+        });
       }
     } finally {
-      // 4. finished, failed or abandoned: the request is not needed any more.
-      await this.client.delete(namespace, name, token.token).catch(() => undefined);
+      // 4. finished, failed or abandoned: the request is not needed any more. Not on the fetch's
+      //    signal, which may be what ended it: the clean-up has a time limit of its own.
+      await this.client.delete(namespace, name, token.token, AbortSignal.timeout(DELETE_TIMEOUT_MS)).catch(() => undefined);
     }
   }
 }

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startJwksServer, type RunningJwksServer } from '../../../../src/cli/kubelet-sim/jwks-server.js';
 import { defaultServiceAccountUid, ServiceAccountTokenIssuer } from '../../../../src/cli/kubelet-sim/token-issuer.js';
@@ -11,6 +13,7 @@ import type { SignInput } from '../../../../src/providers/certificates/signers/s
 import type { ServiceAccountToken } from '../../../../src/providers/provider.js';
 import { CredmountError } from '../../../../src/errors/credmount-error.js';
 import { KubeApiTestServer } from '../../../support/kube-api-server/index.js';
+import { closedWithin } from '../../../support/request-closed.js';
 
 const identity = { namespace: 'demo', podName: 'web-0', podUid: '6c1d3a57-7b44-4c1b-9d59-0d5b1f8a2e10', serviceAccountName: 'web' };
 const defaults = { vaultAddress: '', vaultAuthMountPath: 'kubernetes', vaultAudience: 'vault', vaultPkiMount: 'pki', vaultAllowedAddresses: [], maxDurationMs: 8760 * 3_600_000 };
@@ -114,6 +117,68 @@ describe('cert-manager signer against the local Kubernetes API', () => {
     setTimeout(() => controller.abort(new Error('deadline')), 300);
     await assert.rejects(signer.sign(await input('missing', { signal: controller.signal })), /not ready before the fetch deadline \(Pending: Referenced "Issuer" not found/);
     assert.equal(kube.live().length, 0);
+  });
+
+  test('an API server that never answers: when the fetch is abandoned, the request to it is aborted, not left open', async () => {
+    const requests: IncomingMessage[] = [];
+    const hung = createServer((request) => {
+      requests.push(request); // and no answer
+    });
+    await new Promise<void>((resolveListen) => hung.listen(0, '127.0.0.1', resolveListen));
+    try {
+      const hungSigner = new CertManagerSigner({ server: `http://127.0.0.1:${(hung.address() as AddressInfo).port}`, caFile: undefined, pollMs: 20 });
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(new Error('deadline')), 300);
+      // Raced against a timer, so that a request nothing aborts fails this test instead of hanging it.
+      const outcome = await Promise.race([
+        hungSigner.sign(await input('ca', { signal: controller.signal })).then(
+          () => 'signed',
+          (error: unknown) => error,
+        ),
+        new Promise((resolveLate) => setTimeout(() => resolveLate('still waiting after 5 s'), 5_000)),
+      ]);
+      assert.ok(outcome instanceof Error && /the request was abandoned/.test(outcome.message), String(outcome));
+      assert.equal(requests.length, 1, 'the create reached the server');
+      assert.equal(await closedWithin(requests[0] as IncomingMessage, 2_000), true, 'the server saw the request go away');
+    } finally {
+      hung.closeAllConnections();
+      await new Promise<void>((resolveClose) => hung.close(() => resolveClose()));
+    }
+  });
+
+  test('the deadline during a read of the request: the read is aborted, the pending reason given, and the request still deleted', async () => {
+    // An API server that creates the request (Pending), never answers a read, and deletes on DELETE.
+    const reads: IncomingMessage[] = [];
+    const deletes: string[] = [];
+    const slow = createServer((request, response) => {
+      if (request.method === 'POST') {
+        let body = '';
+        request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        request.on('end', () => {
+          const created = JSON.parse(body) as { metadata: Record<string, unknown> };
+          const answer = { ...created, metadata: { ...created.metadata, name: 'web-0-slow' }, status: { conditions: [{ type: 'Ready', status: 'False', reason: 'Pending', message: 'waiting on the issuer' }] } };
+          response.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+        });
+      } else if (request.method === 'GET') {
+        reads.push(request); // and no answer
+      } else {
+        deletes.push(request.url ?? '');
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{"kind":"Status","status":"Success"}');
+      }
+    });
+    await new Promise<void>((resolveListen) => slow.listen(0, '127.0.0.1', resolveListen));
+    try {
+      const slowSigner = new CertManagerSigner({ server: `http://127.0.0.1:${(slow.address() as AddressInfo).port}`, caFile: undefined, pollMs: 20 });
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(new Error('deadline')), 300);
+      await assert.rejects(slowSigner.sign(await input('ca', { signal: controller.signal })), /not ready before the fetch deadline \(Pending: waiting on the issuer\)/);
+      assert.equal(reads.length, 1, 'one read, which never came back');
+      assert.equal(await closedWithin(reads[0] as IncomingMessage, 2_000), true, 'and was aborted');
+      assert.deepEqual(deletes, ['/apis/cert-manager.io/v1/namespaces/demo/certificaterequests/web-0-slow']);
+    } finally {
+      slow.closeAllConnections();
+      await new Promise<void>((resolveClose) => slow.close(() => resolveClose()));
+    }
   });
 
   test('one request in flight per volume: a second sign for the volume waits for the first', async () => {
