@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Errors, withRetryAfter } from '../../../errors/catalogue.js';
-import { abortingOn, type KubeHttpLibrary } from '../../../kube/aborting-http.js';
 import type { CredmountError } from '../../../errors/credmount-error.js';
+import { abortingOn, type KubeHttpLibrary } from '../../../kube/aborting-http.js';
 import { CR_GROUP, CR_PLURAL, CR_VERSION, type CertificateRequestObject } from './certificate-request.js';
 
 /**

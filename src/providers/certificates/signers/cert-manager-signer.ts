@@ -13,6 +13,9 @@ export interface CertManagerSignerOptions extends KubeApiOptions {
 /** Annotation naming the volume a request belongs to (a hash-like id, not pod data). */
 export const VOLUME_ANNOTATION = 'credmount.dev/volume-id';
 
+/** How long the clean-up of a finished or abandoned CertificateRequest may take. */
+const DELETE_TIMEOUT_MS = 10_000;
+
 /**
  * cert-manager as the signer: a CertificateRequest in the pod's namespace, created, read and
  * deleted with the pod's own empty-audience token, so cert-manager's approvers (approver-policy)
@@ -24,9 +27,6 @@ export const VOLUME_ANNOTATION = 'credmount.dev/volume-id';
  * 4. delete it, whatever the outcome (the private key never left the node; the request only
  *    held the CSR and the certificate).
  */
-/** How long the clean-up of a finished or abandoned CertificateRequest may take. */
-const DELETE_TIMEOUT_MS = 10_000;
-
 export class CertManagerSigner implements Signer {
   private readonly client: CertificateRequestClient;
   private readonly inFlight = new Map<string, Promise<unknown>>();

@@ -128,10 +128,12 @@ describe('cert-manager signer against the local Kubernetes API', () => {
     try {
       const hungSigner = new CertManagerSigner({ server: `http://127.0.0.1:${(hung.address() as AddressInfo).port}`, caFile: undefined, pollMs: 20 });
       const controller = new AbortController();
+      const signInput = await input('ca', { signal: controller.signal });
+      const podToken = signInput.tokens.get('')?.token ?? assert.fail('no pod token');
       setTimeout(() => controller.abort(new Error('deadline')), 300);
       // Raced against a timer, so that a request nothing aborts fails this test instead of hanging it.
       const outcome = await Promise.race([
-        hungSigner.sign(await input('ca', { signal: controller.signal })).then(
+        hungSigner.sign(signInput).then(
           () => 'signed',
           (error: unknown) => error,
         ),
@@ -139,6 +141,8 @@ describe('cert-manager signer against the local Kubernetes API', () => {
       ]);
       assert.ok(outcome instanceof Error && /the request was abandoned/.test(outcome.message), String(outcome));
       assert.equal(requests.length, 1, 'the create reached the server');
+      assert.equal(requests[0]?.headers.authorization, `Bearer ${podToken}`, "as the pod, with the pod's token");
+      assert.ok(!outcome.message.includes(podToken) && !String(outcome.stack).includes(podToken), 'the token is not in the error');
       assert.equal(await closedWithin(requests[0] as IncomingMessage, 2_000), true, 'the server saw the request go away');
     } finally {
       hung.closeAllConnections();
