@@ -36,6 +36,7 @@ export function renderReport(r: BenchResults, jsonName: string): string {
     `- cold start: ${r.coldStart.runs} runs, p50 ${r.coldStart.readyMs.p50} ms, max ${r.coldStart.readyMs.max} ms; \`node -e ""\` p50 ${r.coldStart.nodeBaselineMs.p50} ms; RSS when ready ${r.coldStart.rssReadyMiB} MiB.`,
     `- reference, a bare grpc-js server with the same proto and server options, same client and requests: round trip p50 ${r.grpcFloor.roundTrip.p50} ms, p99 ${r.grpcFloor.roundTrip.p99} ms (on one kept connection: p50 ${r.grpcFloor.roundTripOneConnection.p50} ms, p99 ${r.grpcFloor.roundTripOneConnection.p99} ms); ${r.grpcFloor.cpuSecondsPer1000} CPU-seconds per 1,000 republishes paced as in 4; RSS ${r.grpcFloor.rssMiB} MiB (peak ${r.grpcFloor.peakRssMiB} MiB).`,
     `- reference, node:http2 alone answering the same bytes (no gRPC library): round trip p50 ${r.grpcFloor.http2Only.roundTrip.p50} ms, p99 ${r.grpcFloor.http2Only.roundTrip.p99} ms; ${r.grpcFloor.http2Only.cpuSecondsPer1000} CPU-seconds per 1,000 republishes paced as in 4; RSS ${r.grpcFloor.http2Only.rssMiB} MiB (peak ${r.grpcFloor.http2Only.peakRssMiB} MiB).`,
+    `- reference, node:net alone answering every call with bytes built once (no HTTP/2 library, no header decoded): round trip p50 ${r.grpcFloor.netOnly.roundTrip.p50} ms, p99 ${r.grpcFloor.netOnly.roundTrip.p99} ms; ${r.grpcFloor.netOnly.cpuSecondsPer1000} CPU-seconds per 1,000 republishes paced as in 4; RSS ${r.grpcFloor.netOnly.rssMiB} MiB (peak ${r.grpcFloor.netOnly.peakRssMiB} MiB).`,
     '',
   ];
   return lines.join('\n');

@@ -169,5 +169,18 @@ export interface GrpcFloorResult {
    * The same calls against node:http2 alone, answering the same bytes without a gRPC library
    * (bench/http2-floor-server.ts): Node.js's HTTP/2 share of the floor.
    */
-  readonly http2Only: { readonly roundTrip: LatencySummary; readonly cpuSecondsPer1000: number; readonly rssMiB: number; readonly peakRssMiB: number };
+  readonly http2Only: FloorReference;
+  /**
+   * The same calls against node:net alone, answering with bytes built once and decoding no
+   * headers (bench/net-floor-server.ts): what any Node.js server pays for kubelet's connections.
+   */
+  readonly netOnly: FloorReference;
+}
+
+/** A reference server's figures under the floor measurement's calls. */
+export interface FloorReference {
+  readonly roundTrip: LatencySummary;
+  readonly cpuSecondsPer1000: number;
+  readonly rssMiB: number;
+  readonly peakRssMiB: number;
 }

@@ -12,11 +12,12 @@ import { LeanCsiCaller } from '../lean-csi-caller.js';
 import { republishOnOneConnection } from '../one-connection-pass.js';
 import type { Plan } from '../plan.js';
 import { cpuBetween, mib, sampleProcess } from '../proc-stats.js';
-import type { GrpcFloorResult } from '../result-types.js';
-import { round, summarize } from '../stats.js';
+import type { FloorReference, GrpcFloorResult } from '../result-types.js';
+import { round, summarize, type LatencySummary } from '../stats.js';
 
 const GRPC_SERVER = resolve(fileURLToPath(import.meta.url), '../../grpc-floor-server.js');
 const HTTP2_SERVER = resolve(fileURLToPath(import.meta.url), '../../http2-floor-server.js');
+const NET_SERVER = resolve(fileURLToPath(import.meta.url), '../../net-floor-server.js');
 const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 
 /**
@@ -26,15 +27,19 @@ const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSl
  * NodeGetCapabilities twice before each NodePublishVolume). Its round trip, CPU per 1,000 paced
  * republishes and RSS are the floor under measurements 2 and 4 on this machine; the round trip on
  * one kept connection beside. Then the same against node:http2 alone answering the same bytes
- * (`http2Only`): what Node.js's HTTP/2 costs before any gRPC library.
+ * (`http2Only`): what Node.js's HTTP/2 costs before any gRPC library; and against node:net alone
+ * (`netOnly`), which answers without decoding a header: what Node.js costs before any HTTP/2.
  */
 export async function measureGrpcFloor(plan: Plan['grpcFloor']): Promise<GrpcFloorResult> {
-  const grpc = await measureFloorServer(GRPC_SERVER, plan);
-  const { roundTrip, cpuSecondsPer1000, rssMiB, peakRssMiB } = await measureFloorServer(HTTP2_SERVER, plan);
-  return { ...grpc, http2Only: { roundTrip, cpuSecondsPer1000, rssMiB, peakRssMiB } };
+  const { roundTripOneConnection, ...grpc } = await measureFloorServer(GRPC_SERVER, plan, { oneConnection: true });
+  if (roundTripOneConnection === undefined) throw new Error('the grpc-js floor made no pass on one connection');
+  const http2Only = await measureFloorServer(HTTP2_SERVER, plan, { oneConnection: false });
+  const netOnly = await measureFloorServer(NET_SERVER, plan, { oneConnection: false });
+  return { ...grpc, roundTripOneConnection, http2Only, netOnly };
 }
 
-async function measureFloorServer(server: string, plan: Plan['grpcFloor']): Promise<Omit<GrpcFloorResult, 'http2Only'>> {
+/** One server's figures; the pass on one kept connection only where it is reported (`oneConnection`). */
+async function measureFloorServer(server: string, plan: Plan['grpcFloor'], options: { readonly oneConnection: boolean }): Promise<FloorReference & { readonly roundTripOneConnection?: LatencySummary }> {
   const workdir = await mkdtemp(join(tmpdir(), 'credmount-bench-grpc-'));
   const socketPath = join(workdir, 'floor.sock');
   const runtime = driverRuntime();
@@ -68,7 +73,7 @@ async function measureFloorServer(server: string, plan: Plan['grpcFloor']): Prom
     for (let r = 0; r < plan.warmupRounds; r++) for (const pod of pods) await simulator.publish(pod);
     const roundTrips: number[] = [];
     for (let r = 0; r < plan.rounds; r++) for (const pod of pods) roundTrips.push((await simulator.publish(pod)).ms);
-    const oneConnection = await republishOnOneConnection(simulator, `unix://${socketPath}`, pods, plan.rounds);
+    const oneConnection = options.oneConnection ? summarize((await republishOnOneConnection(simulator, `unix://${socketPath}`, pods, plan.rounds)).samples) : undefined;
 
     for (const pod of pods) simulator.startRepublishing(pod, plan.intervalMs);
     await sleep(plan.warmupSeconds * 1000);
@@ -79,7 +84,7 @@ async function measureFloorServer(server: string, plan: Plan['grpcFloor']): Prom
     await sleep(Math.min(200, plan.intervalMs));
     const after = await sampleProcess(pid);
     const paced = calls - callsBefore;
-    return { roundTrip: summarize(roundTrips), roundTripOneConnection: summarize(oneConnection.samples), cpuSecondsPer1000: round((cpuBetween(before, after) / Math.max(1, paced)) * 1000, 3), rssMiB: mib(after.rssKiB), peakRssMiB: mib(after.hwmKiB) };
+    return { roundTrip: summarize(roundTrips), ...(oneConnection === undefined ? {} : { roundTripOneConnection: oneConnection }), cpuSecondsPer1000: round((cpuBetween(before, after) / Math.max(1, paced)) * 1000, 3), rssMiB: mib(after.rssKiB), peakRssMiB: mib(after.hwmKiB) };
   } finally {
     await simulator.stop().catch(() => undefined);
     child.kill('SIGTERM');

@@ -119,6 +119,8 @@ describe('benchmark runner, smoke mode', () => {
     assert.ok(r.grpcFloor.cpuSecondsPer1000 >= 0 && r.grpcFloor.rssMiB > 10);
     sane(r.grpcFloor.http2Only.roundTrip, 'http2Only', 10);
     assert.ok(r.grpcFloor.http2Only.cpuSecondsPer1000 >= 0 && r.grpcFloor.http2Only.rssMiB > 10);
+    sane(r.grpcFloor.netOnly.roundTrip, 'netOnly', 10);
+    assert.ok(r.grpcFloor.netOnly.cpuSecondsPer1000 >= 0 && r.grpcFloor.netOnly.rssMiB > 10);
 
     // The report: every measurement's line, the same as printed.
     const report = await readFile(join(out, 'report.md'), 'utf8');
