@@ -7,6 +7,11 @@ export interface ProcessSample {
   readonly rssKiB: number;
   /** VmHWM: the highest resident memory since the process started. */
   readonly hwmKiB: number;
+  /**
+   * RssAnon: the resident memory that is the process's own (heap, stacks, malloc arenas), not
+   * file pages such as the node binary's, which the kernel shares and can reclaim.
+   */
+  readonly anonKiB: number;
   /** utime + stime of the process itself. */
   readonly cpuSeconds: number;
   /** cutime + cstime: CPU of children it waited for (mount(8), umount(8) if it forks them). */
@@ -39,6 +44,7 @@ export async function sampleProcess(pid: number): Promise<ProcessSample> {
   return {
     rssKiB: kib('VmRSS'),
     hwmKiB: kib('VmHWM'),
+    anonKiB: kib('RssAnon'),
     cpuSeconds: (ticks(14) + ticks(15)) / hz,
     childCpuSeconds: (ticks(16) + ticks(17)) / hz,
     atMs: performance.now(),

@@ -123,6 +123,8 @@ export interface SteadyStateResult {
   readonly rssSteadyMiB: number;
   /** VmRSS after republishing stopped and the driver sat idle for `settleSeconds`. */
   readonly rssSettledMiB: number;
+  /** RssAnon when settled: the driver's own memory, without the file pages in its RSS. */
+  readonly rssAnonSettledMiB: number;
 }
 
 export interface BackendRate {
@@ -156,15 +158,22 @@ export interface ColdStartResult {
   readonly rssReadyMiB: number;
 }
 
-export interface GrpcFloorResult {
+/** A reference server's figures under the floor measurement's calls. */
+export interface FloorReference {
   /** One republish at a time, as in measurement 2: NodePublishVolume on its own connection. */
   readonly roundTrip: LatencySummary;
-  /** The same NodePublishVolume calls on one kept connection. */
-  readonly roundTripOneConnection: LatencySummary;
   /** Server CPU per 1,000 republishes (kubelet's three calls each) paced as in measurement 4. */
   readonly cpuSecondsPer1000: number;
   readonly rssMiB: number;
   readonly peakRssMiB: number;
+  /** RssAnon at the end: the server's own memory, without file pages. */
+  readonly rssAnonMiB: number;
+}
+
+/** The bare grpc-js server's figures, and the two references under it. */
+export interface GrpcFloorResult extends FloorReference {
+  /** The same NodePublishVolume calls on one kept connection. */
+  readonly roundTripOneConnection: LatencySummary;
   /**
    * The same calls against node:http2 alone, answering the same bytes without a gRPC library
    * (bench/http2-floor-server.ts): Node.js's HTTP/2 share of the floor.
@@ -175,12 +184,4 @@ export interface GrpcFloorResult {
    * headers (bench/net-floor-server.ts): what any Node.js server pays for kubelet's connections.
    */
   readonly netOnly: FloorReference;
-}
-
-/** A reference server's figures under the floor measurement's calls. */
-export interface FloorReference {
-  readonly roundTrip: LatencySummary;
-  readonly cpuSecondsPer1000: number;
-  readonly rssMiB: number;
-  readonly peakRssMiB: number;
 }

@@ -84,7 +84,7 @@ async function measureFloorServer(server: string, plan: Plan['grpcFloor'], optio
     await sleep(Math.min(200, plan.intervalMs));
     const after = await sampleProcess(pid);
     const paced = calls - callsBefore;
-    return { roundTrip: summarize(roundTrips), ...(oneConnection === undefined ? {} : { roundTripOneConnection: oneConnection }), cpuSecondsPer1000: round((cpuBetween(before, after) / Math.max(1, paced)) * 1000, 3), rssMiB: mib(after.rssKiB), peakRssMiB: mib(after.hwmKiB) };
+    return { roundTrip: summarize(roundTrips), ...(oneConnection === undefined ? {} : { roundTripOneConnection: oneConnection }), cpuSecondsPer1000: round((cpuBetween(before, after) / Math.max(1, paced)) * 1000, 3), rssMiB: mib(after.rssKiB), peakRssMiB: mib(after.hwmKiB), rssAnonMiB: mib(after.anonKiB) };
   } finally {
     await simulator.stop().catch(() => undefined);
     child.kill('SIGTERM');

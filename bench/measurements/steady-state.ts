@@ -81,6 +81,7 @@ export async function measureSteadyState(plan: Plan['steadyState']): Promise<Ste
       rssPeakMiB: mib(settled.hwmKiB),
       rssSteadyMiB: mib(median(steady.length > 0 ? steady : [after.rssKiB])),
       rssSettledMiB: mib(settled.rssKiB),
+      rssAnonSettledMiB: mib(settled.anonKiB),
     };
   } finally {
     await node.stop();

@@ -103,6 +103,7 @@ describe('benchmark runner, smoke mode', () => {
       assert.ok(s[key] > 10 && s[key] < 4_096, `${key} = ${s[key]}`);
     }
     assert.ok(s.rssPeakMiB >= s.rssSettledMiB, 'the peak is at least the settled RSS');
+    assert.ok(s.rssAnonSettledMiB > 1 && s.rssAnonSettledMiB < s.rssSettledMiB, `RssAnon ${s.rssAnonSettledMiB} MiB is part of the RSS`);
     // 5. backend requests per volume-hour
     saneRate(r.backendRequests.kv, 'kv');
     saneRate(r.backendRequests.certificates, 'certificates');
@@ -121,6 +122,7 @@ describe('benchmark runner, smoke mode', () => {
     assert.ok(r.grpcFloor.http2Only.cpuSecondsPer1000 >= 0 && r.grpcFloor.http2Only.rssMiB > 10);
     sane(r.grpcFloor.netOnly.roundTrip, 'netOnly', 10);
     assert.ok(r.grpcFloor.netOnly.cpuSecondsPer1000 >= 0 && r.grpcFloor.netOnly.rssMiB > 10);
+    for (const floor of [r.grpcFloor, r.grpcFloor.http2Only, r.grpcFloor.netOnly]) assert.ok(floor.rssAnonMiB > 1 && floor.rssAnonMiB < floor.rssMiB, `RssAnon ${floor.rssAnonMiB} of ${floor.rssMiB} MiB`);
 
     // The report: every measurement's line, the same as printed.
     const report = await readFile(join(out, 'report.md'), 'utf8');
