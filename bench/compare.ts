@@ -38,7 +38,7 @@ export interface CompareRun {
 }
 
 /** The figures worth comparing, by their path in `--only` output (the rest is detail). */
-const FIGURES = /(^|\.)(latency\.(p50|p99)|readyMs\.p50|wallMsMedian|driverHandlerMeanMs|unpublish\.p50|volumeStats\.(p50|p99)|(setUp|latencyOneConnection|volumeStatsSetUp|roundTripOneConnection)\.(p50|p99)|stolenCpuPercent\.[^.]+|cpuSecondsPer1000|rssPeakMiB|rssSettledMiB|rssMiB)$/;
+const FIGURES = /(^|\.)(latency\.(p50|p99)|readyMs\.p50|wallMsMedian|driverHandlerMeanMs|unpublish\.p50|volumeStats\.(p50|p99)|(setUp|latencyOneConnection|volumeStatsSetUp|roundTripOneConnection)\.(p50|p99)|stolenCpuPercent\.[^.]+|cpuSecondsPer1000|rssPeakMiB|rssSettledMiB|rssAnonSettledMiB|rssMiB|rssAnonMiB)$/;
 
 export async function runCompare(options: CompareOptions): Promise<{ runs: CompareRun[]; table: string }> {
   if (options.rounds < 1 || !Number.isInteger(options.rounds)) throw new Error(`--rounds must be a whole number from 1, not ${options.rounds}`);
