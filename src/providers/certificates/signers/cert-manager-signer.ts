@@ -96,14 +96,14 @@ export class CertManagerSigner implements Signer {
           case 'pending':
             break;
         }
+        // The deadline may fall during a wait or during a read: the same error either way.
+        const notReadyInTime = () => Errors.backendUnavailable(what, `not ready before the fetch deadline (${state.reason})`);
         await sleep(waitMs, input.signal).catch(() => {
-          throw Errors.backendUnavailable(what, `not ready before the fetch deadline (${state.reason})`);
+          throw notReadyInTime();
         });
         waitMs = Math.min(waitMs * 1.5, this.options.maxPollMs ?? 2_000);
         current = await this.client.get(namespace, name, token.token, input.signal).catch((error: unknown) => {
-          // The deadline may fall during a read as well as between two: say the same either way.
-          if (input.signal.aborted) throw Errors.backendUnavailable(what, `not ready before the fetch deadline (${state.reason})`);
-          throw error;
+          throw input.signal.aborted ? notReadyInTime() : error;
         });
       }
     } finally {
